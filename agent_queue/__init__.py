@@ -1,0 +1,1 @@
+"""Queue manager: AMI edge, agent state, SLA tracker, control loop, call-backs, staffing, simulator."""
