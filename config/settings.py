@@ -59,6 +59,8 @@ class PbxSettings(_Section):
     sip_port: int = Field(5060, ge=1, le=65535)
     agents: int = Field(8, ge=1, le=500)
     trunk_ip: str = "127.0.0.1"
+    emergency_contact: str = Field("sip:127.0.0.1:5070", description="SIP URI of the emergency gateway")
+    outbound_contact: str = Field("sip:127.0.0.1:5070", description="SIP URI of the outbound gateway")
     emergency_dial: str = Field(
         "PJSIP/{number}@emergency", description="Dial() string for 110/119/120/122; {number} is replaced"
     )

@@ -1,0 +1,55 @@
+# `make run` and `make test` set up everything they need on a fresh Debian machine (as root):
+# Debian packages, the Python virtualenv, the dev PBX (Asterisk) and the test speech model.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOTLINE := $(VENV)/bin/hotline
+DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates
+STAMP  := $(VENV)/.installed
+
+.PHONY: all setup system-deps venv pbx run test test-fast lint bench clean
+
+all: test
+
+system-deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: need root to apt-get install:$$missing" >&2; exit 1; fi; \
+	  echo "apt-get install$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	# compat mode puts the checkout on sys.path, so packages added later import without reinstalling
+	$(VENV)/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
+	touch $@
+
+venv: $(STAMP)
+
+setup: system-deps venv pbx
+
+pbx: venv
+	$(HOTLINE) pbx install
+
+run: setup
+	$(HOTLINE) run
+
+test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest -q
+
+test-fast: venv
+	$(VENV)/bin/pytest -q -m "not pbx and not postgres"
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	-$(HOTLINE) pbx stop
+	rm -rf $(VENV) var/*.db var/*.db-* var/pbx-console.log

@@ -1,0 +1,213 @@
+"""Composition root: builds every service once and runs them in one asyncio process.
+
+FastAGI (call flow), AudioSocket (speech), AMI (queues), the database and the web app are
+wired here and nowhere else; each service gets what it needs as keyword arguments.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config import Settings
+from hotline import pbx
+from hotline.db import make_engine, make_sessionmaker
+from hotline.logs import log_event
+from ivr.agi import FastAgiServer
+from ivr.prompts import PromptLibrary
+
+log = logging.getLogger("hotline.engine")
+
+
+class EngineError(Exception):
+    """The engine cannot start; the message names what is wrong."""
+
+
+@dataclass
+class DialplanHolder:
+    """The running dialplan; a reload swaps `current` in one assignment, so a call sees
+    either the old plan or the new one, never a mix."""
+
+    current: Any
+    path: Path
+    version: int = 1
+
+
+@dataclass
+class Engine:
+    settings: Settings
+    agi: FastAgiServer | None = None
+    ami: Any = None
+    db_engine: Any = None
+    tickets: Any = None
+    dialplan: DialplanHolder | None = None
+    prompts: PromptLibrary | None = None
+    calls: Any = None
+    speech: Any = None
+    queue_manager: Any = None
+    web_runner: Any = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _background: list[asyncio.Task] = field(default_factory=list)
+
+    async def start(self) -> None:
+        s = self.settings
+        s.var_dir.mkdir(parents=True, exist_ok=True)
+        await self._open_database()
+        self._load_dialplan()
+        await self._render_prompts()
+        self._build_speech()
+        await self._connect_ami()
+        self._build_calls()
+        await self.start_agi()
+        await self._start_speech_server()
+        await self._start_web()
+        log_event(log, "engine started", agi=f"{s.engine.agi_host}:{s.engine.agi_port}",
+                  database=s.database_url.split("://")[0], dialplan=str(s.dialplan.path))
+
+    # -- pieces -------------------------------------------------------------------
+    async def _open_database(self) -> None:
+        from tickets.db import upgrade
+        from tickets.services import build_ticket_service
+
+        url = self.settings.database_url
+        await asyncio.to_thread(upgrade, url)
+        self.db_engine = make_engine(url)
+        self.tickets = build_ticket_service(sessionmaker=make_sessionmaker(self.db_engine), settings=self.settings)
+
+    def _load_dialplan(self) -> None:
+        from hotline_merge.exceptions import DialplanInvalid
+        from hotline_merge.loader import load_dialplan
+
+        path = self.settings.dialplan.path
+        try:
+            plan = load_dialplan(path)
+        except DialplanInvalid as exc:
+            raise EngineError("dialplan invalid:\n" + "\n".join(str(e) for e in exc.errors)) from exc
+        self.dialplan = DialplanHolder(current=plan, path=path)
+
+    def _layout(self) -> pbx.Layout:
+        return pbx.layout_for(self.settings)
+
+    async def _render_prompts(self) -> None:
+        from ivr.prompt_texts import prompt_texts
+
+        layout = self._layout()
+        self.prompts = PromptLibrary(
+            host_dir=layout.host(layout.prompt_dir),
+            pbx_dir=layout.prompt_dir,
+            recordings_dir=self.settings.dialplan.path / "recordings"
+            if self.settings.dialplan.path.is_dir() else None,
+        )
+        assert self.dialplan is not None
+        await self.prompts.render_all(prompt_texts(self.dialplan.current))
+
+    def _build_speech(self) -> None:
+        from asr.services import build_speech_service
+
+        self.speech = build_speech_service(settings=self.settings, dialplan=self.dialplan)
+
+    async def _connect_ami(self) -> None:
+        from agent_queue.ami import AmiClient
+
+        self.ami = AmiClient.from_settings(self.settings)
+        self._background.append(asyncio.create_task(self.ami.run(), name="ami"))
+
+    def _build_calls(self) -> None:
+        from ivr.services import CallService
+
+        layout = self._layout()
+        self.calls = CallService(
+            dialplan=self.dialplan,
+            prompts=self.prompts,
+            tickets=self.tickets,
+            speech=self.speech,
+            emergency_dial=self.settings.pbx.emergency_dial,
+            recording_dir=layout.recording_dir,
+            host_path=layout.host,
+        )
+
+    async def start_agi(self) -> None:
+        assert self.calls is not None
+        self.agi = FastAgiServer(self.calls.handlers(), max_calls=self.settings.engine.max_calls)
+        await self.agi.start(self.settings.engine.agi_host, self.settings.engine.agi_port)
+
+    async def stop_agi(self) -> None:
+        if self.agi is not None:
+            await self.agi.close()
+            self.agi = None
+
+    async def _start_speech_server(self) -> None:
+        if self.speech is not None and hasattr(self.speech, "start"):
+            await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
+
+    async def _start_web(self) -> None:
+        from aiohttp import web
+
+        from web.app import create_app
+
+        app = create_app(tickets=self.tickets, settings=self.settings, engine=self)
+        self.web_runner = web.AppRunner(app, access_log=None)
+        await self.web_runner.setup()
+        site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
+        await site.start()
+
+    # -- hot reload -----------------------------------------------------------------
+    async def reload_dialplan(self) -> bool:
+        """Validate, then swap atomically and reload Asterisk; an invalid file changes nothing."""
+        from hotline_merge.exceptions import DialplanInvalid
+        from hotline_merge.loader import load_dialplan
+
+        assert self.dialplan is not None and self.prompts is not None
+        try:
+            plan = load_dialplan(self.dialplan.path)
+        except DialplanInvalid as exc:
+            for issue in exc.errors:
+                log_event(log, "dialplan reload refused", logging.ERROR, issue=str(issue))
+            return False
+        from ivr.prompt_texts import prompt_texts
+
+        await self.prompts.render_all(prompt_texts(plan))
+        layout = self._layout()
+        await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
+        self.dialplan.current = plan
+        self.dialplan.version += 1
+        if self.ami is not None and getattr(self.ami, "connected", False):
+            for command in ("dialplan reload", "queue reload all"):
+                await self.ami.command(command)
+        log_event(log, "dialplan reloaded", version=self.dialplan.version)
+        return True
+
+    # -- lifecycle --------------------------------------------------------------------
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    async def run_until_stopped(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self.request_stop)
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.reload_dialplan()))
+        await self._stop.wait()
+
+    async def close(self, timeout: float = 10.0) -> None:
+        await self.stop_agi()
+        if self.speech is not None and hasattr(self.speech, "close"):
+            await self.speech.close()
+        if self.web_runner is not None:
+            await self.web_runner.cleanup()
+        if self.ami is not None:
+            await self.ami.close()
+        for task in self._background:
+            task.cancel()
+        for task in self._background:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, timeout)
+        if self.db_engine is not None:
+            await self.db_engine.dispose()
+        log_event(log, "engine stopped")

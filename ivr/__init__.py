@@ -1,0 +1,1 @@
+"""IVR: the FastAGI server and the call-flow engine that runs the dialplan YAML over it."""

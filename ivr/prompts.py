@@ -1,0 +1,162 @@
+"""Prompt audio: YAML prompt texts rendered with espeak-ng (Mandarin) + sox to 8 kHz files.
+
+Files are cached by a hash of text and voice, so a start-up re-renders only what changed;
+a recording with the same prompt id (in the recordings folder) overrides the synthesis.
+Dynamic texts (a ticket's status read back to a caller) go through the same cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from hotline.logs import log_event
+
+log = logging.getLogger("ivr.prompts")
+
+VOICE = "cmn"
+SPEED_WPM = 150
+_SAFE = re.compile(r"[^A-Za-z0-9_-]")
+MANIFEST = ".manifest.json"
+
+
+class PromptError(Exception):
+    """A prompt cannot be rendered; names the prompt id and the tool that failed."""
+
+
+def file_stem(prompt_id: str) -> str:
+    # Asterisk treats dots as the start of a format extension.
+    return _SAFE.sub("_", prompt_id)
+
+
+@dataclass
+class RenderReport:
+    built: int = 0
+    cached: int = 0
+    recorded: int = 0
+
+
+class PromptLibrary:
+    def __init__(self, *, host_dir: Path, pbx_dir: str, recordings_dir: Path | None = None,
+                 voice: str = VOICE, jobs: int | None = None) -> None:
+        self.host_dir = host_dir
+        self.pbx_dir = pbx_dir.rstrip("/")
+        self.recordings_dir = recordings_dir
+        self.voice = voice
+        self._sem = asyncio.Semaphore(jobs or os.cpu_count() or 2)
+        self._manifest: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def path(self, prompt_id: str) -> str:
+        """What to hand to STREAM FILE / GET DATA (no extension)."""
+        return f"{self.pbx_dir}/{file_stem(prompt_id)}"
+
+    def _load_manifest(self) -> None:
+        try:
+            self._manifest = json.loads((self.host_dir / MANIFEST).read_text())
+        except (OSError, ValueError):
+            self._manifest = {}
+
+    def _save_manifest(self) -> None:
+        tmp = self.host_dir / (MANIFEST + ".tmp")
+        tmp.write_text(json.dumps(self._manifest, sort_keys=True, ensure_ascii=False, indent=0))
+        tmp.replace(self.host_dir / MANIFEST)
+
+    def _digest(self, prompt_id: str, text: str) -> tuple[str, Path | None]:
+        recorded = self._recording(prompt_id)
+        if recorded is not None:
+            return "rec:" + hashlib.sha256(recorded.read_bytes()).hexdigest(), recorded
+        return hashlib.sha256(f"{self.voice}|{SPEED_WPM}|{text}".encode()).hexdigest(), None
+
+    def _recording(self, prompt_id: str) -> Path | None:
+        if self.recordings_dir is None:
+            return None
+        for ext in ("wav", "mp3", "flac", "ogg"):
+            cand = self.recordings_dir / f"{prompt_id}.{ext}"
+            if cand.exists():
+                return cand
+        return None
+
+    async def render_all(self, prompts: Mapping[str, str],
+                         progress: Callable[[int, int], None] | None = None) -> RenderReport:
+        self.host_dir.mkdir(parents=True, exist_ok=True)
+        self._load_manifest()
+        report = RenderReport()
+        done = 0
+
+        async def one(pid: str, text: str) -> None:
+            nonlocal done
+            outcome = await self._ensure(pid, text)
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            done += 1
+            if progress:
+                progress(done, len(prompts))
+
+        await asyncio.gather(*(one(pid, text) for pid, text in sorted(prompts.items())))
+        self._save_manifest()
+        log_event(log, "prompts ready", built=report.built, cached=report.cached, recorded=report.recorded)
+        return report
+
+    async def ensure(self, prompt_id: str, text: str) -> str:
+        """Render one (dynamic) prompt if needed; returns its play path."""
+        if not self._manifest:
+            self._load_manifest()
+        outcome = await self._ensure(prompt_id, text)
+        if outcome != "cached":
+            self._save_manifest()
+        return self.path(prompt_id)
+
+    async def _ensure(self, prompt_id: str, text: str) -> str:
+        if not text.strip():
+            raise PromptError(f"prompt {prompt_id}: empty text")
+        lock = self._locks.setdefault(prompt_id, asyncio.Lock())
+        async with lock:
+            digest, recorded = self._digest(prompt_id, text)
+            target = self.host_dir / f"{file_stem(prompt_id)}.wav"
+            if self._manifest.get(prompt_id) == digest and target.exists():
+                return "cached"
+            async with self._sem:
+                if recorded is not None:
+                    await _convert(recorded, target)
+                else:
+                    await synthesize(text, target, voice=self.voice)
+            self._manifest[prompt_id] = digest
+            return "recorded" if recorded is not None else "built"
+
+
+async def _run(*cmd: str) -> None:
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
+    except FileNotFoundError as exc:
+        raise PromptError(f"{cmd[0]} not found (apt-get install espeak-ng sox)") from exc
+    _out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise PromptError(f"{cmd[0]} failed (exit {proc.returncode}): {err.decode(errors='replace')[-300:]}")
+
+
+async def _convert(source: Path, target: Path) -> None:
+    tmp = target.with_suffix(".tmp.wav")
+    await _run("sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp))
+    tmp.replace(target)
+
+
+async def synthesize(text: str, target: Path, *, voice: str = VOICE) -> None:
+    """Text -> 8 kHz 16-bit mono WAV (what Asterisk plays without transcoding on slin)."""
+    if not shutil.which("espeak-ng"):
+        raise PromptError("espeak-ng not found (apt-get install espeak-ng)")
+    raw = target.with_suffix(".espeak.wav")
+    try:
+        await _run("espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-w", str(raw), text)
+        await _convert(raw, target)
+    finally:
+        raw.unlink(missing_ok=True)

@@ -1,0 +1,275 @@
+"""SIPp scenarios written on the fly and run against the real PBX.
+
+Callers (UAC) dial a number, optionally key RFC 2833 digits from the pcaps that Debian's
+sip-tester ships, hold, and hang up. A UAS answers calls the PBX places (emergency gateway,
+agents, call-backs). Results come from SIPp's own exit code and statistics file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import shutil
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+
+PCAP_DIR = Path("/usr/share/sip-tester")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def dtmf_pcap(digit: str) -> Path:
+    name = {"*": "star", "#": "pound"}.get(digit, digit)
+    return PCAP_DIR / f"dtmf_2833_{name}.pcap"
+
+
+_SDP = """v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+"""
+
+
+def uac_scenario(*, steps: list[tuple[str, object]], hangup: bool = True) -> str:
+    """steps: ("pause", ms) | ("dtmf", "12#") | ("audio", "/path/file.pcap")."""
+    body = []
+    for kind, value in steps:
+        if kind == "pause":
+            body.append(f'  <pause milliseconds="{int(value)}"/>')
+        elif kind == "dtmf":
+            for digit in str(value):
+                body.append(f'  <nop><action><exec play_pcap_audio="{dtmf_pcap(digit)}"/></action></nop>')
+                body.append('  <pause milliseconds="400"/>')
+        elif kind == "audio":
+            body.append(f'  <nop><action><exec play_pcap_audio="{value}"/></action></nop>')
+        else:
+            raise ValueError(kind)
+    bye = """  <send retrans="500">
+    <![CDATA[
+BYE [last_Request-URI] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 BYE
+Contact: <sip:sipp@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200" crlf="true"/>
+""" if hangup else """  <recv request="BYE"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+"""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline caller">
+  <send retrans="500">
+    <![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_SDP}
+    ]]>
+  </send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rtd="true"/>
+  <send>
+    <![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+{chr(10).join(body)}
+{bye}
+</scenario>
+"""
+
+
+def uas_scenario(*, answer_after_ms: int = 0, hold_ms: int = 2000) -> str:
+    """Answer an incoming INVITE, hold, hang up (or accept the far end's BYE)."""
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline answerer">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+    ]]>
+  </send>
+  <pause milliseconds="{answer_after_ms}"/>
+  <send retrans="500">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+{_SDP}
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+  <recv request="BYE" timeout="{hold_ms}" ontimeout="hangup"/>
+  <send next="end">
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <label id="hangup"/>
+  <send retrans="500">
+    <![CDATA[
+BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="200"/>
+  <label id="end"/>
+</scenario>
+"""
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    successful: int
+    failed: int
+    stdout: str
+    stderr: str
+
+
+class Sipp:
+    def __init__(self, workdir: Path, *, pbx_host: str = "127.0.0.1", pbx_port: int = 5060) -> None:
+        self.workdir = workdir
+        self.pbx = f"{pbx_host}:{pbx_port}"
+        self.binary = shutil.which("sipp") or "sipp"
+        self._n = 0
+
+    def _write(self, xml: str, name: str) -> Path:
+        self._n += 1
+        path = self.workdir / f"{self._n:03d}-{name}.xml"
+        path.write_text(xml)
+        return path
+
+    async def call(self, number: str, *, steps: list[tuple[str, object]] | None = None, calls: int = 1,
+                   rate: float = 10, limit: int | None = None, caller: str = "13800138000",
+                   timeout_s: int = 120, name: str = "uac") -> SippResult:
+        scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)]), name)
+        inf = self.workdir / f"{self._n:03d}-callers.csv"
+        inf.write_text("SEQUENTIAL\n" + "".join(f"{caller}\n" for _ in range(max(1, calls))))
+        args = [
+            self.pbx, "-sf", str(scenario), "-s", number, "-m", str(calls), "-r", str(rate),
+            "-l", str(limit or calls), "-i", "127.0.0.1", "-p", str(free_udp_port()),
+            "-mi", "127.0.0.1", "-mp", str(_even_port()), "-inf", str(inf),
+            "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat", "-stf",
+            str(scenario.with_suffix(".csv")), "-trace_err", "-nostdin",
+        ]
+        return await self._run(args, scenario)
+
+    async def answer(self, port: int, *, calls: int, answer_after_ms: int = 0, hold_ms: int = 2000,
+                     timeout_s: int = 120, name: str = "uas") -> asyncio.subprocess.Process:
+        """Start a UAS on `port` (the PBX's gateway contact); await `.wait()` for its end."""
+        scenario = self._write(uas_scenario(answer_after_ms=answer_after_ms, hold_ms=hold_ms), name)
+        args = [
+            "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
+            "-mi", "127.0.0.1", "-mp", str(_even_port()), "-timeout", f"{timeout_s}s", "-nostdin",
+            "-trace_stat", "-stf", str(scenario.with_suffix(".csv")),
+        ]
+        return await asyncio.create_subprocess_exec(
+            self.binary, *args, cwd=self.workdir, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+
+    async def _run(self, args: list[str], scenario: Path) -> SippResult:
+        proc = await asyncio.create_subprocess_exec(
+            self.binary, *args, cwd=self.workdir, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "TERM": "dumb"},
+        )
+        out, err = await proc.communicate()
+        ok, failed = read_stats(scenario.with_suffix(".csv"))
+        return SippResult(proc.returncode or 0, ok, failed, out.decode(errors="replace"),
+                          err.decode(errors="replace"))
+
+
+def read_stats(path: Path) -> tuple[int, int]:
+    """Successful and failed call counts from SIPp's -trace_stat file (last row, cumulative)."""
+    if not path.exists():
+        return 0, 0
+    with path.open() as fh:
+        rows = list(csv.reader(fh, delimiter=";"))
+    if len(rows) < 2:
+        return 0, 0
+    head, last = rows[0], rows[-1]
+    return int(last[head.index("SuccessfulCall(C)")]), int(last[head.index("FailedCall(C)")])
+
+
+def _even_port() -> int:
+    while True:
+        port = free_udp_port()
+        if port % 2 == 0 and port < 60000:
+            return port
