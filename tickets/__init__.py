@@ -1,0 +1,1 @@
+"""Tickets (工单): store, workflow state machine, working-day deadlines, return visits, reports."""
