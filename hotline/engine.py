@@ -71,13 +71,19 @@ class Engine:
 
     # -- pieces -------------------------------------------------------------------
     async def _open_database(self) -> None:
+        from tickets.calendar import load_calendar
         from tickets.db import upgrade
-        from tickets.services import build_ticket_service
+        from tickets.policy import load_policy
+        from tickets.services import TicketService
 
         url = self.settings.database_url
-        await asyncio.to_thread(upgrade, url)
+        await upgrade(url)
         self.db_engine = make_engine(url)
-        self.tickets = build_ticket_service(sessionmaker=make_sessionmaker(self.db_engine), settings=self.settings)
+        self.tickets = TicketService(
+            sessionmaker=make_sessionmaker(self.db_engine),
+            policy=load_policy(self.settings.tickets.policy),
+            calendar=load_calendar(self.settings.tickets.calendar_file),
+        )
 
     def _load_dialplan(self) -> None:
         from hotline_merge.exceptions import DialplanInvalid
@@ -94,7 +100,7 @@ class Engine:
         return pbx.layout_for(self.settings)
 
     async def _render_prompts(self) -> None:
-        from ivr.prompt_texts import prompt_texts
+        from hotline_merge.prompts import prompt_catalog as prompt_texts
 
         layout = self._layout()
         self.prompts = PromptLibrary(
@@ -107,15 +113,20 @@ class Engine:
         await self.prompts.render_all(prompt_texts(self.dialplan.current))
 
     def _build_speech(self) -> None:
+        if not self.settings.asr.vosk_model:
+            log_event(log, "speech off (no asr.vosk_model): menus run on the keypad")
+            return
         from asr.services import build_speech_service
 
-        self.speech = build_speech_service(settings=self.settings, dialplan=self.dialplan)
+        self.speech = build_speech_service(settings=self.settings)
 
     async def _connect_ami(self) -> None:
         from agent_queue.ami import AmiClient
 
+        # start() returns at once and keeps (re)connecting with backoff in the background:
+        # the engine serves calls even while Asterisk restarts.
         self.ami = AmiClient.from_settings(self.settings)
-        self._background.append(asyncio.create_task(self.ami.run(), name="ami"))
+        await self.ami.start()
 
     def _build_calls(self) -> None:
         from ivr.services import CallService
@@ -147,7 +158,6 @@ class Engine:
 
     async def _start_web(self) -> None:
         from aiohttp import web
-
         from web.app import create_app
 
         app = create_app(tickets=self.tickets, settings=self.settings, engine=self)
@@ -169,7 +179,7 @@ class Engine:
             for issue in exc.errors:
                 log_event(log, "dialplan reload refused", logging.ERROR, issue=str(issue))
             return False
-        from ivr.prompt_texts import prompt_texts
+        from hotline_merge.prompts import prompt_catalog as prompt_texts
 
         await self.prompts.render_all(prompt_texts(plan))
         layout = self._layout()
@@ -178,7 +188,7 @@ class Engine:
         self.dialplan.version += 1
         if self.ami is not None and getattr(self.ami, "connected", False):
             for command in ("dialplan reload", "queue reload all"):
-                await self.ami.command(command)
+                await self.ami.send({"Action": "Command", "Command": command})
         log_event(log, "dialplan reloaded", version=self.dialplan.version)
         return True
 

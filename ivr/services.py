@@ -1,0 +1,249 @@
+"""The call-flow engine: runs hotline_merge's pure CallFlow over one AGI session.
+
+The flow decides (menus, emergencies, not-accepted matters, self-service, hours); this module
+only plays, collects, listens, writes the ticket and hands the decision to the dialplan through
+channel variables. Anything that goes wrong leaves IVR_ACTION unset, and the dialplan then
+queues the caller in the line's fallback queue: a failure here never strands a caller.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from hotline.logs import log_event
+from hotline_merge.decision import RoutingDecision
+from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
+from ivr.agi import AgiChannel, Handler
+from ivr.exceptions import AgiDeadChannel, AgiHangup
+from ivr.prompts import PromptLibrary
+
+log = logging.getLogger("ivr.calls")
+TZ = ZoneInfo("Asia/Shanghai")
+DTMF_KEYS = "0123456789*#"
+# The flow's ticket-type hints in the seeds' five types; other hints leave the default.
+TICKET_TYPES = {"consultation": "咨询", "complaint": "投诉", "report": "举报", "help": "求助", "suggestion": "建议"}
+
+
+@dataclass
+class CallStats:
+    """Counters the wallboard and /metrics read."""
+
+    calls: int = 0
+    queued: int = 0
+    transferred: int = 0
+    emergencies: int = 0
+    not_accepted: int = 0
+    selfservice: int = 0
+    voicemail: int = 0
+    abandoned: int = 0
+    engine_failures: int = 0
+    speech_turns: int = 0
+    by_route: dict[str, int] = field(default_factory=dict)
+
+
+class CallService:
+    def __init__(
+        self,
+        *,
+        dialplan: Any,  # DialplanHolder: .current is swapped on reload
+        prompts: PromptLibrary,
+        tickets: Any,
+        speech: Any = None,
+        emergency_dial: str = "PJSIP/{number}@emergency",
+        recording_dir: str = "/var/spool/asterisk/hotline-recordings",
+        host_path: Callable[[str], Path] = Path,
+        clock: Callable[[], datetime] | None = None,
+        db_timeout: float = 3.0,
+    ) -> None:
+        self.dialplan = dialplan
+        self.prompts = prompts
+        self.tickets = tickets
+        self.speech = speech
+        self.emergency_dial = emergency_dial
+        self.recording_dir = recording_dir
+        self.host_path = host_path
+        self.clock = clock or (lambda: datetime.now(TZ))
+        self.db_timeout = db_timeout
+        self.stats = CallStats()
+
+    def handlers(self) -> dict[str, Handler]:
+        return {"call": self.handle_call}
+
+    # ------------------------------------------------------------------ one call
+    async def handle_call(self, agi: AgiChannel) -> None:
+        req = agi.request
+        dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
+        self.stats.calls += 1
+        flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        await agi.answer()
+        step: Any = flow.start()
+        stage = "start"
+        try:
+            while not isinstance(step, Finish):
+                stage = step.prompt_id
+                if isinstance(step, Play):
+                    await agi.stream_file(await self.prompts.ensure(step.prompt_id, step.text))
+                    step = flow.feed(Played())
+                elif isinstance(step, Collect):
+                    step = flow.feed(await self._collect(agi, step))
+                else:
+                    raise TypeError(f"unknown flow step {step!r}")
+            await self._carry_out(agi, step.decision)
+        except (AgiHangup, AgiDeadChannel):
+            self.stats.abandoned += 1
+            log_event(log, "caller hung up in IVR", call=req.uniqueid, line=dnis, at=stage)
+            department = flow.line.department if flow.line.mode != "main" else None
+            await self._safe_ticket(
+                "mark abandoned",
+                self._abandoned_ticket(caller=req.callerid, line=dnis, call_id=req.uniqueid, stage=stage,
+                                       department=department),
+            )
+
+    async def _collect(self, agi: AgiChannel, step: Collect) -> Any:
+        path = await self.prompts.ensure(step.prompt_id, step.text)
+        if step.speech and self.speech is not None and self.speech.available:
+            # The prompt can be barged into with a key; otherwise listen for speech.
+            digit = await agi.stream_file(path, DTMF_KEYS)
+            if digit:
+                rest, _timed_out = await agi.get_data("silence/1", step.timeout_s * 1000, step.max_digits - 1) \
+                    if step.max_digits > 1 and digit not in "*#0" else ("", False)
+                return DigitsEntered(digit + rest)
+            heard = await self._listen(agi, step)
+            if heard is not None:
+                return heard
+            return NoInput()
+        digits, _timed_out = await agi.get_data(path, step.timeout_s * 1000, step.max_digits)
+        return DigitsEntered(digits) if digits else NoInput()
+
+    async def _listen(self, agi: AgiChannel, step: Collect) -> SpeechHeard | None:
+        """Stream the caller's audio to the AudioSocket server and match what they said."""
+        call_uuid = str(uuid.uuid4())
+        listening = asyncio.create_task(self.speech.listen(call_uuid, timeout=step.timeout_s + 10))
+        try:
+            # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
+            await agi.exec("AudioSocket", f"{call_uuid},{self.speech.address}")
+            utterance = await asyncio.wait_for(listening, 5)
+        except (AgiHangup, AgiDeadChannel):
+            listening.cancel()
+            raise
+        except Exception as exc:  # speech is an extra: any failure falls back to the keypad
+            listening.cancel()
+            log_event(log, "speech step failed, keypad only", logging.WARNING, error=repr(exc))
+            return None
+        self.stats.speech_turns += 1
+        if utterance is None or not utterance.text:
+            return None
+        intent = self.speech.match(utterance.text, plan=self.dialplan.current)
+        log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
+                  department=intent.department, confidence=f"{intent.confidence:.2f}")
+        return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
+                           confidence=intent.confidence, text=utterance.text)
+
+    # ------------------------------------------------------------------ decisions
+    async def _carry_out(self, agi: AgiChannel, d: RoutingDecision) -> None:
+        req = agi.request
+        self.stats.by_route[d.route] = self.stats.by_route.get(d.route, 0) + 1
+        log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
+                  action=d.action, queue=d.queue, department=d.department, route=d.route)
+        await agi.set_variable("IVR_ROUTE", d.route)
+        if d.action == "emergency":
+            self.stats.emergencies += 1
+            log_event(log, "emergency transfer", logging.WARNING, call=req.uniqueid, target=d.target)
+            await self._dial(agi, self.emergency_dial.replace("{number}", d.target or ""), d)
+            return
+        if d.action == "queue":
+            ref = await self._open_ticket(req, d)
+            if ref is None:
+                return  # no ticket, no queueing by us: the dialplan's fallback queue takes the call
+            await agi.set_variable("TICKET_ID", ref.number)
+            if d.ticket_variable and d.ticket_variable != "TICKET_ID":
+                await agi.set_variable(d.ticket_variable, ref.number)
+            await agi.set_variable("IVR_DEPARTMENT", d.department or "")
+            await agi.set_variable("IVR_QUEUE", d.queue or "")
+            await agi.set_variable("IVR_ACTION", "queue")
+            self.stats.queued += 1
+            return
+        if d.action == "transfer":
+            ref = await self._open_ticket(req, d)
+            if ref is not None:
+                await agi.set_variable("TICKET_ID", ref.number)
+                await agi.set_variable(d.ticket_variable or "TICKET_ID", ref.number)
+            await agi.set_variable("IVR_DEPARTMENT", d.department or "")
+            self.stats.transferred += 1
+            await self._dial(agi, d.target or "", d)
+            return
+        if d.action == "voicemail":
+            await self._voicemail(agi, d)
+            return
+        if d.action == "explain":
+            self.stats.not_accepted += 1
+            ref = await self._open_ticket(req, d)
+            if ref is not None:
+                await self._safe_ticket("not accepted", self.tickets.record_not_accepted(ref.id, matter=d.target))
+        elif d.action == "selfservice":
+            await self._selfservice(agi, d)
+        await agi.set_variable("IVR_ACTION", "done")
+
+    async def _dial(self, agi: AgiChannel, dial: str, d: RoutingDecision) -> None:
+        await agi.set_variable("IVR_TARGET", d.target or "")
+        await agi.set_variable("IVR_DIAL", dial)
+        await agi.set_variable("IVR_ACTION", "dial")
+
+    async def _selfservice(self, agi: AgiChannel, d: RoutingDecision) -> None:
+        req = agi.request
+        if d.ticket_number:
+            # Progress lookup: read the ticket's status back to the caller.
+            text = await self._safe_ticket("progress", self.tickets.progress_text(d.ticket_number))
+            spoken = text or "对不起，没有查到这个工单编号，请核对后再查询。"
+            await agi.stream_file(await self.prompts.ensure(f"progress-{d.ticket_number}", spoken))
+            return
+        self.stats.selfservice += 1
+        ref = await self._open_ticket(req, d)
+        if ref is not None:
+            await self._safe_ticket("close direct",
+                                    self.tickets.close_direct(ref.id, answer=d.selfservice_answer or d.route))
+
+    async def _voicemail(self, agi: AgiChannel, d: RoutingDecision) -> None:
+        req = agi.request
+        self.stats.voicemail += 1
+        pbx_path = f"{self.recording_dir}/{req.uniqueid.replace('.', '-')}"
+        await agi.record_file(pbx_path, "wav", "#", 120_000, silence_s=5)
+        ref = await self._open_ticket(req, d)
+        if ref is not None:
+            await self._safe_ticket(
+                "voicemail", self.tickets.attach_voicemail(ref.id, recording_path=str(self.host_path(pbx_path + ".wav")))
+            )
+        await agi.set_variable("IVR_ACTION", "done")
+
+    # ------------------------------------------------------------------ tickets
+    async def _open_ticket(self, req: Any, d: RoutingDecision) -> Any:
+        return await self._safe_ticket(
+            "open",
+            self.tickets.open_from_call(caller=req.callerid, line_number=d.line_number,
+                                        department=d.department or "", call_id=req.uniqueid, route=d.route,
+                                        ticket_type=TICKET_TYPES.get(d.ticket_type or "")),
+        )
+
+    async def _abandoned_ticket(self, *, caller: str, line: str, call_id: str, stage: str,
+                                department: str | None) -> None:
+        ref = await self.tickets.open_from_call(caller=caller, line_number=line, department=department or "",
+                                                call_id=call_id, route=f"abandoned:{stage}")
+        await self.tickets.mark_abandoned(ref.id, stage=stage)
+
+    async def _safe_ticket(self, what: str, coro: Any) -> Any:
+        """A slow or failing database must not hold the caller: give up after db_timeout."""
+        try:
+            return await asyncio.wait_for(coro, self.db_timeout)
+        except Exception as exc:
+            self.stats.engine_failures += 1
+            log_event(log, f"ticket {what} failed; caller goes to the fallback queue", logging.ERROR,
+                      error=repr(exc))
+            return None

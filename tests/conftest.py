@@ -1,0 +1,86 @@
+"""Session fixtures: the real dev PBX, the engine in this process, an AMI oracle, SIPp.
+
+The PBX and the engine start once per session and stop at its end, leaving no process behind.
+Tests that need them are marked `pbx`; everything else runs without root or network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from config import Settings, load_settings
+from tests.support.ami_watch import AmiWatch
+from tests.support.sipp import Sipp
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def _free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pytest_collection_modifyitems(config, items):  # noqa: ANN001
+    """PBX tests need root (chroot) or a system asterisk, and sipp; say so instead of failing."""
+    reason = None
+    if not shutil.which("sipp"):
+        reason = "sipp is not installed (make test installs Debian's sip-tester)"
+    elif not shutil.which("asterisk") and os.geteuid() != 0:
+        reason = "the dev PBX needs root (debootstrap chroot) or a system asterisk"
+    if reason:
+        for item in items:
+            if "pbx" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def shared_dir() -> Path:
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    var = tmp_path_factory.mktemp("var")
+    env = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_") and k != "HOTLINE_CONFIG"}
+    env.update({"HOTLINE_VAR_DIR": str(var), "HOTLINE_ENGINE_WEB_PORT": str(_free_tcp_port()),
+                "HOTLINE_ENGINE_LOG_LEVEL": "INFO"})
+    return load_settings(environ=env)
+
+
+@pytest.fixture(scope="session")
+def pbx(settings: Settings):
+    from hotline import pbx as pbx_mod
+
+    pbx_mod.install(settings)
+    pbx_mod.start(settings)
+    yield settings
+    pbx_mod.stop(settings)
+
+
+@pytest.fixture(scope="session")
+async def engine(pbx: Settings):
+    from hotline.engine import Engine
+
+    eng = Engine(pbx)
+    await eng.start()
+    yield eng
+    await eng.close()
+
+
+@pytest.fixture(scope="session")
+async def ami_watch(pbx: Settings):
+    watch = AmiWatch()
+    await watch.connect("127.0.0.1", pbx.ami.port, pbx.ami.username, pbx.ami_secret())
+    yield watch
+    await watch.close()
+
+
+@pytest.fixture(scope="session")
+def sipp(tmp_path_factory: pytest.TempPathFactory, pbx: Settings) -> Sipp:
+    return Sipp(tmp_path_factory.mktemp("sipp"), pbx_port=pbx.pbx.sip_port)

@@ -1,0 +1,115 @@
+"""The FastAGI server against a fake Asterisk on a free port: routing, hangups, bad input, shedding."""
+
+import asyncio
+
+from ivr.agi import AgiChannel, FastAgiServer
+
+HEADERS = (
+    "agi_network: yes\nagi_network_script: {script}\nagi_channel: PJSIP/trunk-0001\n"
+    "agi_uniqueid: 1700000000.{n}\nagi_callerid: 13812345678\nagi_arg_1: 12345\n\n"
+)
+
+
+async def _fake_asterisk(port: int, script: str, replies: list[str], n: int = 1) -> list[str]:
+    """Send the AGI environment, answer each command with the next reply; return the commands."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(HEADERS.format(script=script, n=n).encode())
+    await writer.drain()
+    commands = []
+    try:
+        for reply in replies:
+            line = await reader.readline()
+            if not line:
+                break
+            commands.append(line.decode().strip())
+            writer.write(reply.encode() + b"\n")
+            await writer.drain()
+        # the server closes the socket when the handler is done
+        rest = await reader.read()
+    except ConnectionResetError:  # a shed session is closed before its headers are read
+        rest = b""
+    commands.extend(x for x in rest.decode().splitlines() if x)
+    writer.close()
+    return commands
+
+
+async def test_handler_sets_variables_and_reads_digits():
+    seen = {}
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        digits, timed_out = await agi.get_data("/sounds/menu", 3000, 2)
+        seen["digits"], seen["timeout"] = digits, timed_out
+        await agi.set_variable("IVR_ROUTE", 'main:1 "quoted"')
+
+    server = FastAgiServer({"call": handler})
+    await server.start("127.0.0.1", 0)
+    try:
+        cmds = await _fake_asterisk(server.port, "call", ["200 result=0", "200 result=01 (timeout)", "200 result=1"])
+    finally:
+        await server.close()
+    assert cmds == ["ANSWER", "GET DATA /sounds/menu 3000 2", 'SET VARIABLE IVR_ROUTE "main:1 \\"quoted\\""']
+    assert seen == {"digits": "01", "timeout": True}
+    assert server.served == 1 and server.failed == 0
+
+
+async def test_hangup_line_ends_the_flow_cleanly():
+    reached = []
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        await agi.stream_file("/sounds/greeting")
+        reached.append("after-hangup")  # must not be reached
+
+    server = FastAgiServer({"call": handler})
+    await server.start("127.0.0.1", 0)
+    try:
+        # Asterisk sends HANGUP, then answers the pending command with -1 on a dead channel
+        await _fake_asterisk(server.port, "call", ["200 result=0", "HANGUP\n511 Command Not Permitted"])
+    finally:
+        await server.close()
+    assert reached == []
+    assert server.served == 1 and server.failed == 0
+
+
+async def test_unknown_script_and_garbage_are_rejected_without_killing_the_server():
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+
+    server = FastAgiServer({"call": handler})
+    await server.start("127.0.0.1", 0)
+    try:
+        assert await _fake_asterisk(server.port, "nope", []) == []
+        reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+        writer.write(b"this is not agi\n\n")
+        await writer.drain()
+        assert await reader.read() == b""
+        writer.close()
+        # still serving afterwards
+        assert await _fake_asterisk(server.port, "call", ["200 result=0"]) == ["ANSWER"]
+    finally:
+        await server.close()
+    assert server.failed == 2 and server.served == 1
+
+
+async def test_over_the_limit_sessions_are_shed_at_once():
+    release = asyncio.Event()
+    busy = asyncio.Event()
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        busy.set()
+        await release.wait()
+
+    server = FastAgiServer({"call": handler}, max_calls=1)
+    await server.start("127.0.0.1", 0)
+    try:
+        first = asyncio.create_task(_fake_asterisk(server.port, "call", ["200 result=0"], n=1))
+        await busy.wait()
+        shed = await _fake_asterisk(server.port, "call", ["200 result=0"], n=2)
+        release.set()
+        assert await first == ["ANSWER"]
+    finally:
+        await server.close()
+    assert shed == []  # closed without a command: Asterisk's AGISTATUS is FAILURE -> fallback queue
+    assert server.shed == 1
