@@ -147,9 +147,9 @@ class Engine:
         self.agi = FastAgiServer(self.calls.handlers(), max_calls=self.settings.engine.max_calls)
         await self.agi.start(self.settings.engine.agi_host, self.settings.engine.agi_port)
 
-    async def stop_agi(self) -> None:
+    async def stop_agi(self, grace: float = 10.0) -> None:
         if self.agi is not None:
-            await self.agi.close()
+            await self.agi.close(timeout=grace)
             self.agi = None
 
     async def _start_speech_server(self) -> None:

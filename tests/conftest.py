@@ -17,7 +17,8 @@ from config import Settings, load_settings
 from tests.support.ami_watch import AmiWatch
 from tests.support.sipp import Sipp
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
 
 
 def _free_tcp_port() -> int:
@@ -46,10 +47,16 @@ def shared_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The shipped dialplan plus the test-only lines in tests/e2e/dialplan-overlay."""
     var = tmp_path_factory.mktemp("var")
+    plan = tmp_path_factory.mktemp("dialplan")
+    for source in (ROOT / "dialplans", ROOT / "tests" / "e2e" / "dialplan-overlay"):
+        for f in source.iterdir():
+            if f.is_file():
+                shutil.copy(f, plan / f.name)
     env = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_") and k != "HOTLINE_CONFIG"}
     env.update({"HOTLINE_VAR_DIR": str(var), "HOTLINE_ENGINE_WEB_PORT": str(_free_tcp_port()),
-                "HOTLINE_ENGINE_LOG_LEVEL": "INFO"})
+                "HOTLINE_ENGINE_LOG_LEVEL": "INFO", "HOTLINE_DIALPLAN_PATH": str(plan)})
     return load_settings(environ=env)
 
 
