@@ -1,0 +1,1 @@
+"""aiohttp app: REST API for tickets (agents, departments, supervisors, admins)."""

@@ -1,0 +1,361 @@
+"""aiohttp application factory: REST API for tickets. Handlers only; the domain lives in tickets/."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from tickets.deadlines import to_local
+from tickets.exceptions import TicketError
+from tickets.reports import AnswerRate, build_report, month_bounds
+from tickets.repository import TicketFilter
+from tickets.services import TicketService
+from tickets.state import (
+    ApproveExtension,
+    Archive,
+    CloseDirect,
+    CloseLawful,
+    Dispatch,
+    RejectExtension,
+    Reply,
+    RequestExtension,
+    Return,
+    Satisfaction,
+    Sign,
+    StartHandling,
+    Status,
+    VisitResult,
+)
+from tickets.tokens import Principal, TokenStore
+from tickets.views import TicketView
+from web import schemas
+from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
+from web.openapi import build_openapi
+
+TICKETS = web.AppKey("tickets", TicketService)
+ANSWER_RATE = web.AppKey("answer_rate", object)
+B = TypeVar("B", bound=BaseModel)
+
+# Stable domain error ids -> HTTP status. The domain never imports HTTP.
+STATUS_FOR = {
+    "no-such-ticket": 404,
+    "illegal-transition": 409,
+    "guard-failed": 409,
+    "invalid-input": 422,
+    "forbidden": 403,
+    "calendar-not-covered": 503,
+    "policy-invalid": 500,
+}
+STAFF = ("agent", "supervisor", "admin")
+DEPARTMENT_SIDE = ("department", "supervisor", "admin")
+
+
+@web.middleware
+async def errors_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except TicketError as exc:
+        body: dict[str, Any] = {}
+        if exc.field:
+            body["errors"] = [{"field": exc.field, "message": exc.message}]
+        return error(STATUS_FOR.get(exc.error_id, 400), exc.error_id, exc.message, **body)
+
+
+async def body(request: web.Request, model: type[B]) -> B:
+    """Parse and validate a JSON body; 422 lists every bad field by name."""
+    raw = await request.read()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "invalid-json", "message": f"body: not JSON ({exc})"}),
+            content_type="application/json",
+        ) from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]} for e in exc.errors()
+        ]
+        raise web.HTTPUnprocessableEntity(
+            text=json.dumps(
+                {"error": "invalid-input", "message": "invalid fields", "errors": errors}, ensure_ascii=False
+            ),
+            content_type="application/json",
+        ) from exc
+
+
+def render(request: web.Request, view: TicketView, status: int = 200) -> web.Response:
+    mask = principal(request).role not in UNMASKED_ROLES
+    return web.json_response(view.as_dict(mask=mask), status=status, dumps=_dumps)
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, ensure_ascii=False)
+
+
+def _ticket_id(request: web.Request) -> int:
+    raw = request.match_info["ticket_id"]
+    if not raw.isdigit():
+        raise web.HTTPNotFound(text=json.dumps({"error": "no-such-ticket", "message": f"ticket {raw!r}"}),
+                               content_type="application/json")  # fmt: skip
+    return int(raw)
+
+
+def _visible(p: Principal, view: TicketView) -> bool:
+    return (
+        p.role != "department" or p.department == view.lead_department or p.department in view.co_departments
+    )
+
+
+async def _load(request: web.Request) -> TicketView:
+    """The ticket, or 404 when it does not exist or is not this department's (no existence leak)."""
+    view = await request.app[TICKETS].get(_ticket_id(request))
+    if not _visible(principal(request), view):
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": "no-such-ticket", "message": f"ticket {view.id}: no such ticket"}),
+            content_type="application/json",
+        )
+    return view
+
+
+# ---------------------------------------------------------------- handlers
+
+
+async def list_tickets(request: web.Request) -> web.Response:
+    p = principal(request)
+    q = request.query
+    errors = []
+
+    def when(name: str) -> datetime | None:
+        if name not in q:
+            return None
+        try:
+            return to_local(datetime.fromisoformat(q[name]))
+        except ValueError:
+            errors.append({"field": name, "message": "expected an ISO 8601 date or time"})
+            return None
+
+    def integer(name: str, default: int, hi: int) -> int:
+        try:
+            value = int(q.get(name, default))
+            if not 0 <= value <= hi:
+                raise ValueError
+            return value
+        except ValueError:
+            errors.append({"field": name, "message": f"expected an integer 0..{hi}"})
+            return default
+
+    statuses = tuple(s for s in q.get("status", "").split(",") if s)
+    bad = [s for s in statuses if s not in Status.__members__.values()]
+    if bad:
+        errors.append({"field": "status", "message": f"unknown status {bad}"})
+    f = TicketFilter(
+        status=statuses,
+        department=p.department if p.role == "department" else q.get("department") or None,
+        ticket_type=q.get("type") or None,
+        category=q.get("category") or None,
+        caller=q.get("caller") or None if p.role in UNMASKED_ROLES else None,
+        accepted_from=when("from"),
+        accepted_to=when("to"),
+        supervised={"true": True, "false": False}.get(q.get("supervised", "")),
+        limit=integer("limit", 50, 500) or 50,
+        offset=integer("offset", 0, 10_000_000),
+    )
+    if errors:
+        return error(422, "invalid-input", "invalid query parameters", errors=errors)
+    views = await request.app[TICKETS].search(f)
+    mask = p.role not in UNMASKED_ROLES
+    return web.json_response(
+        {"items": [v.as_dict(mask=mask) for v in views], "count": len(views)}, dumps=_dumps
+    )
+
+
+async def create_ticket(request: web.Request) -> web.Response:
+    p = require(request, *STAFF)
+    b = await body(request, schemas.CreateTicket)
+    view = await request.app[TICKETS].create(
+        channel=b.channel, caller=b.caller, ticket_type=b.type, text=b.text, title=b.title, category=b.category,
+        line_number=b.line_number, actor=p.actor,
+    )  # fmt: skip
+    return render(request, await request.app[TICKETS].get(view.id), 201)
+
+
+async def get_ticket(request: web.Request) -> web.Response:
+    return render(request, await _load(request))
+
+
+async def update_ticket(request: web.Request) -> web.Response:
+    p = require(request, *STAFF)
+    b = await body(request, schemas.UpdateTicket)
+    await _load(request)
+    changes = {("ticket_type" if k == "type" else k): v for k, v in b.model_dump(exclude_none=True).items()}
+    if not changes:
+        return error(
+            422, "invalid-input", "no field to change", errors=[{"field": "body", "message": "empty"}]
+        )
+    view = await request.app[TICKETS].update(_ticket_id(request), changes=changes, actor=p.actor)
+    return render(request, view)
+
+
+def _action_handler(
+    roles: tuple[str, ...], model: type[B], make: Callable[[B, Principal], object]
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        p = require(request, *roles)
+        b = await body(request, model)
+        await _load(request)
+        action = make(b, p)
+        svc = request.app[TICKETS]
+        await svc.act(_ticket_id(request), action, actor=p.actor)  # type: ignore[arg-type]
+        return render(request, await svc.get(_ticket_id(request)))
+
+    return handler
+
+
+def _dept(p: Principal) -> str | None:
+    # A department acts as itself (the state machine checks it is the lead); staff act above it.
+    return p.department if p.role == "department" else None
+
+
+async def close_ticket(request: web.Request) -> web.Response:
+    p = principal(request)
+    b = await body(request, schemas.CloseBody)
+    if b.mode == "direct":
+        require(request, "agent", "supervisor", "admin")
+        action: object = CloseDirect(answer=b.text)
+    else:
+        require(request, "supervisor", "admin")
+        action = CloseLawful(note=b.text)
+    await _load(request)
+    svc = request.app[TICKETS]
+    await svc.act(_ticket_id(request), action, actor=p.actor)  # type: ignore[arg-type]
+    return render(request, await svc.get(_ticket_id(request)))
+
+
+async def comment(request: web.Request) -> web.Response:
+    p = principal(request)
+    b = await body(request, schemas.CommentBody)
+    await _load(request)
+    view = await request.app[TICKETS].comment(_ticket_id(request), note=b.note, actor=p.actor)
+    return render(request, view)
+
+
+async def report(request: web.Request) -> web.Response:
+    require(request, "supervisor", "admin")
+    month = request.query.get("month") or request.app[TICKETS].now().strftime("%Y-%m")
+    try:
+        start, end = month_bounds(month)
+    except ValueError as exc:
+        return error(
+            422, "invalid-input", str(exc), errors=[{"field": "month", "message": "expected YYYY-MM"}]
+        )
+    rep = await build_report(
+        request.app[TICKETS].sessionmaker, start, end, answer_rate=request.app[ANSWER_RATE], terms=False
+    )
+    return web.json_response(rep.as_dict(), dumps=_dumps)
+
+
+async def openapi(request: web.Request) -> web.Response:
+    return web.json_response(build_openapi(), dumps=_dumps)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+def create_app(
+    *,
+    tickets: TicketService,
+    settings: object | None = None,
+    tokens: TokenResolver | None = None,
+    answer_rate: AnswerRate | None = None,
+) -> web.Application:
+    """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
+    queue tracker's 接通率 source for reports (None: reported as null)."""
+    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
+    app[TICKETS] = tickets
+    app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
+    app[ANSWER_RATE] = answer_rate
+    r = app.router
+    r.add_get("/healthz", healthz)
+    r.add_get("/api/openapi.json", openapi)
+    r.add_get("/api/tickets", list_tickets)
+    r.add_post("/api/tickets", create_ticket)
+    r.add_get("/api/tickets/{ticket_id}", get_ticket)
+    r.add_patch("/api/tickets/{ticket_id}", update_ticket)
+    r.add_post(
+        "/api/tickets/{ticket_id}/dispatch",
+        _action_handler(
+            STAFF,
+            schemas.DispatchBody,
+            lambda b, p: Dispatch(
+                department=b.department, co_departments=tuple(b.co_departments), level=b.level
+            ),
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/sign",
+        _action_handler(DEPARTMENT_SIDE, schemas.EmptyBody, lambda b, p: Sign(actor_department=_dept(p))),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/return",
+        _action_handler(
+            DEPARTMENT_SIDE,
+            schemas.ReasonBody,
+            lambda b, p: Return(reason=b.reason, actor_department=_dept(p)),
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/start",
+        _action_handler(
+            DEPARTMENT_SIDE, schemas.EmptyBody, lambda b, p: StartHandling(actor_department=_dept(p))
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/extend",
+        _action_handler(
+            DEPARTMENT_SIDE,
+            schemas.ExtendBody,
+            lambda b, p: RequestExtension(
+                working_days=b.working_days, reason=b.reason, actor_department=_dept(p)
+            ),
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/extension/approve",
+        _action_handler(("supervisor", "admin"), schemas.EmptyBody, lambda b, p: ApproveExtension()),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/extension/reject",
+        _action_handler(
+            ("supervisor", "admin"), schemas.OptionalReasonBody, lambda b, p: RejectExtension(reason=b.reason)
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/reply",
+        _action_handler(
+            DEPARTMENT_SIDE, schemas.ReplyBody, lambda b, p: Reply(text=b.text, actor_department=_dept(p))
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/visit",
+        _action_handler(
+            STAFF, schemas.VisitBody, lambda b, p: VisitResult(satisfaction=Satisfaction(b.result))
+        ),
+    )
+    r.add_post(
+        "/api/tickets/{ticket_id}/archive",
+        _action_handler(("supervisor", "admin"), schemas.EmptyBody, lambda b, p: Archive()),
+    )
+    r.add_post("/api/tickets/{ticket_id}/close", close_ticket)
+    r.add_post("/api/tickets/{ticket_id}/comments", comment)
+    r.add_get("/api/reports", report)  # fmt: skip
+    return app

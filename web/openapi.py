@@ -1,0 +1,119 @@
+"""OpenAPI 3.1 description of the tickets API, built from the request schemas so it cannot drift."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from web import schemas
+
+_ERR = {"$ref": "#/components/schemas/Error"}
+_TICKET = {"$ref": "#/components/schemas/Ticket"}
+
+# (method, path, summary, roles, body model or None, success status)
+ROUTES: list[tuple[str, str, str, str, type[BaseModel] | None, int]] = [
+    ("get", "/api/tickets", "List tickets (departments see only their own)", "all", None, 200),
+    ("post", "/api/tickets", "Create a ticket", "agent, supervisor, admin", schemas.CreateTicket, 201),
+    ("get", "/api/tickets/{ticket_id}", "A ticket with its full history", "all", None, 200),
+    ("patch", "/api/tickets/{ticket_id}", "Edit type, category, title, text", "agent, supervisor, admin",
+     schemas.UpdateTicket, 200),
+    ("post", "/api/tickets/{ticket_id}/dispatch", "Dispatch to a lead (and co-handling) department",
+     "agent, supervisor, admin", schemas.DispatchBody, 200),
+    ("post", "/api/tickets/{ticket_id}/sign", "Sign (签收)", "department, supervisor, admin", schemas.EmptyBody, 200),
+    ("post", "/api/tickets/{ticket_id}/return", "Return as not this department's duty (退单), within the window",
+     "department, supervisor, admin", schemas.ReasonBody, 200),
+    ("post", "/api/tickets/{ticket_id}/start", "Start handling", "department, supervisor, admin", schemas.EmptyBody, 200),
+    ("post", "/api/tickets/{ticket_id}/extend", "Request an extension (延期)", "department, supervisor, admin",
+     schemas.ExtendBody, 200),
+    ("post", "/api/tickets/{ticket_id}/extension/approve", "Approve the pending extension", "supervisor, admin",
+     schemas.EmptyBody, 200),
+    ("post", "/api/tickets/{ticket_id}/extension/reject", "Reject the pending extension", "supervisor, admin",
+     schemas.OptionalReasonBody, 200),
+    ("post", "/api/tickets/{ticket_id}/reply", "Reply (答复)", "department, supervisor, admin", schemas.ReplyBody, 200),
+    ("post", "/api/tickets/{ticket_id}/visit", "Record a return-visit result taken by phone",
+     "agent, supervisor, admin", schemas.VisitBody, 200),
+    ("post", "/api/tickets/{ticket_id}/close", "Close: direct answer (agent) or lawful reply (supervisor)",
+     "agent, supervisor, admin", schemas.CloseBody, 200),
+    ("post", "/api/tickets/{ticket_id}/archive", "Archive a closed ticket", "supervisor, admin", schemas.EmptyBody, 200),
+    ("post", "/api/tickets/{ticket_id}/comments", "Add a note to the history", "all", schemas.CommentBody, 200),
+    ("get", "/api/reports", "Monthly report (query month=YYYY-MM)", "supervisor, admin", None, 200),
+]  # fmt: skip
+
+
+@cache
+def build_openapi() -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    components: dict[str, Any] = {
+        "Error": {
+            "type": "object",
+            "required": ["error", "message"],
+            "properties": {
+                "error": {
+                    "type": "string",
+                    "description": "stable id, e.g. illegal-transition, no-such-ticket",
+                },
+                "message": {"type": "string"},
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            },
+        },
+        "Ticket": {
+            "type": "object",
+            "description": "A ticket; `caller` and numbers in free text are masked for supervisor and admin "
+            "roles. Same fields as the export format (tickets/EXPORT.md) plus id and version.",
+        },
+    }
+    for method, path, summary, roles, model, status in ROUTES:
+        op: dict[str, Any] = {
+            "summary": summary,
+            "description": f"Roles: {roles}.",
+            "security": [{"bearer": []}],
+            "responses": {
+                str(status): {"description": "ok", "content": {"application/json": {"schema": _TICKET}}},
+                **{code: {"description": why, "content": {"application/json": {"schema": _ERR}}} for code, why in (
+                    ("401", "no or unknown token"), ("403", "role not allowed"),
+                    ("404", "no such ticket (or not this department's)"),
+                    ("409", "illegal transition or guard failed; nothing changed"),
+                    ("422", "invalid fields, listed by name"))},
+            },
+        }  # fmt: skip
+        if "{ticket_id}" in path:
+            op["parameters"] = [
+                {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+            ]
+        if path == "/api/tickets" and method == "get":
+            op["parameters"] = [
+                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
+                for n, d in (
+                    ("status", "comma-separated statuses"), ("type", "ticket type"), ("category", "category"),
+                    ("department", "lead or co-handling department (ignored for department role)"),
+                    ("caller", "exact caller number (agent and department roles)"),
+                    ("from", "accepted at or after, ISO 8601"), ("to", "accepted before, ISO 8601"),
+                    ("supervised", "true or false"), ("limit", "1..500, default 50"), ("offset", "default 0"),
+                )
+            ]  # fmt: skip
+        if model is not None:
+            components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            op["requestBody"] = {
+                "required": model is not schemas.EmptyBody,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+                },
+            }
+        paths.setdefault(path, {})[method] = op
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "12345 hotline tickets API", "version": "1"},
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
