@@ -32,13 +32,15 @@ def parse_merge_list(text: str) -> list[dict[str, str]]:
             continue
         cells = raw.split("\t")
         if mode and len(cells) >= 5 and cells[0].strip().isdigit():
-            rows.append({
-                "name": cells[1].strip(),
-                "number": cells[2].strip(),
-                "department": cells[3].strip(),
-                "mode": mode,
-                "remarks": re.sub(r"\s+", "", cells[5]) if len(cells) > 5 else "",
-            })
+            rows.append(
+                {
+                    "name": cells[1].strip(),
+                    "number": cells[2].strip(),
+                    "department": cells[3].strip(),
+                    "mode": mode,
+                    "remarks": re.sub(r"\s+", "", cells[5]) if len(cells) > 5 else "",
+                }
+            )
     return rows
 
 
