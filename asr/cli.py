@@ -30,6 +30,7 @@ def register(sub: Any) -> None:
     check.set_defaults(func=_check)
     fetch = asr_sub.add_parser("fetch-model", help="download and verify vosk-model-small-cn-0.22 (needs internet)")
     fetch.add_argument("--dest", help="folder to unpack into (default <var_dir>/models)")
+    fetch.add_argument("--sha256", help="published SHA-256 of the zip; without it nothing is installed")
     fetch.set_defaults(func=_fetch)
 
     suggest = sub.add_parser("suggest", help="suggest department and ticket type for a ticket's text")
@@ -109,7 +110,7 @@ def _fetch(args: argparse.Namespace) -> int:
     settings = load_settings(Path(args.config) if args.config else None)
     dest = Path(args.dest) if args.dest else settings.var_dir / "models"
     try:
-        path = fetch_model(dest)
+        path = fetch_model(dest, sha256=args.sha256)
     except ModelFetchFailed as exc:
         print(f"hotline asr fetch-model: {exc}", file=sys.stderr)
         return 1
