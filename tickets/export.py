@@ -112,13 +112,10 @@ async def iter_records(
             ).scalars():
                 sups[s.ticket_id].append(s)
             roots = {t.repeat_of_id for t in tickets if t.repeat_of_id}
-            numbers = {}
+            numbers: dict[int | None, str] = {}
             if roots:
-                numbers = dict(
-                    (await session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(roots))))
-                    .tuples()
-                    .all()
-                )
+                pairs = await session.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(roots)))
+                numbers = {ticket_id: number for ticket_id, number in pairs}
         for t in tickets:
             yield ticket_record(
                 t,

@@ -3,15 +3,7 @@ and a ticket service on SQLite or PostgreSQL (`backend` parametrises the same te
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -20,73 +12,24 @@ import pytest
 from hotline.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
 from tickets.db import upgrade
+from tickets.devpg import DevPostgres, pg_bindir
 from tickets.events import RecordingNotifier
 from tickets.policy import load_policy
 from tickets.services import TicketService
 
 
-def _pg_bindir() -> Path | None:
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
-        if os.path.exists(os.path.join(candidate, "initdb")):
-            return Path(candidate)
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass(frozen=True)
-class PgServer:
-    bindir: Path
-    sockdir: str
-    port: int
-    as_user: list[str]
-
-    def run(self, *args: str) -> None:
-        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=60)
-
-    def url(self, dbname: str) -> str:
-        return f"postgresql+asyncpg://postgres@/{dbname}?host={self.sockdir}&port={self.port}"
-
-    def create_db(self) -> str:
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        self.run(
-            str(self.bindir / "createdb"), "-h", self.sockdir, "-p", str(self.port), "-U", "postgres", name
-        )
-        return name
-
-
 @pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    bindir = _pg_bindir()
+def pg_server() -> Iterator[DevPostgres]:
+    bindir = pg_bindir()
     if bindir is None:
         pytest.skip(
             "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's postgresql to run these"
         )
-    base = tempfile.mkdtemp(prefix="hotline-pg-")
-    data, sockdir = os.path.join(base, "data"), os.path.join(base, "sock")
-    os.makedirs(sockdir)
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        # PostgreSQL refuses to run as root; hand the directory to the postgres account.
-        shutil.chown(base, "postgres")
-        shutil.chown(sockdir, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    server = PgServer(bindir, sockdir, _free_port(), as_user)
-    server.run(str(bindir / "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
-    opts = f"-p {server.port} -k {sockdir} -c listen_addresses='' -c fsync=off -c max_connections=200"
-    server.run(str(bindir / "pg_ctl"), "-D", data, "-o", opts, "-l", os.path.join(base, "log"), "-w", "start")
+    server = DevPostgres(bindir).start()
     try:
         yield server
     finally:
-        subprocess.run(
-            [*as_user, str(bindir / "pg_ctl"), "-D", data, "-m", "fast", "-w", "stop"], capture_output=True
-        )
-        shutil.rmtree(base, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -99,8 +42,8 @@ async def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'tickets.db'}"
     else:
-        server: PgServer = request.getfixturevalue("pg_server")
-        url = server.url(server.create_db())
+        server: DevPostgres = request.getfixturevalue("pg_server")
+        url = server.create_db()
     await upgrade(url)
     return url
 
