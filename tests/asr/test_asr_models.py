@@ -10,20 +10,10 @@ from pathlib import Path
 
 import pytest
 from asr_fakes import korean_model_path
+from asr_fakes import run_cli as run
 
-from asr import cli as asr_cli
 from asr.exceptions import ModelFetchFailed
 from asr.recognizer import ModelRelease, fetch_model, grammar_json
-
-
-def run(argv: list[str]) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="hotline")
-    parser.add_argument("--config")
-    asr_cli.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
 
 
 def test_check_reports_a_missing_model_by_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
