@@ -33,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _staffing(args: argparse.Namespace) -> int:
-    if args.answer_rate is not None and args.patience is None:
+    if args.answer_rate is not None and args.patience is None and not args.profile:
         print("hotline staffing: --answer-rate needs --patience (Erlang C has no abandons)", file=sys.stderr)
         return 2
     targets = dict(patience_s=args.patience, service_level=args.service_level, within_s=args.within,

@@ -131,6 +131,7 @@ class _QueueCtl:
     last_step: float = -math.inf
     calm_since: float | None = None
     added: dict[str, int] = field(default_factory=dict)  # agent -> tier
+    penalties_zero: bool = False
 
 
 @dataclass(slots=True)
@@ -241,14 +242,19 @@ class QueueCore:
 
     # -- control -------------------------------------------------------------------------
 
-    def expected_wait(self, queue: str, position: int) -> float:
+    def expected_wait(self, queue: str, position: int, now: float = 0.0) -> float:
+        """Seconds until the caller at `position` is answered: free agents take the first
+        callers at once, then one serving member frees up every aht/serving seconds."""
+        free = len(self.board.free_agents(queue, now))
+        if position <= free:
+            return 0.0
         serving = sum(1 for a in self.board.members(queue) if a.state is not AgentState.PAUSED)
-        return position * self.policy.aht_s / max(1, serving)
+        return (position - free) * self.policy.aht_s / max(1, serving)
 
     def projected_rate(self, queue: str, now: float) -> float:
         waiters = self.board.waiting_in(queue)
         expected = sum(
-            math.exp(-self.expected_wait(queue, i + 1) / self.policy.patience_s) for i in range(len(waiters))
+            math.exp(-self.expected_wait(queue, i + 1, now) / self.policy.patience_s) for i in range(len(waiters))
         )
         return self.tracker.projected_rate(now, open_calls=len(waiters), expected_answered=expected, queue=queue)
 
@@ -274,7 +280,7 @@ class QueueCore:
         ctl = self._ctl.setdefault(q, _QueueCtl())
         waiters = self.board.waiting_in(q)
         projected = self.projected_rate(q, now)
-        last_wait = self.expected_wait(q, len(waiters)) if waiters else 0.0
+        last_wait = self.expected_wait(q, len(waiters), now) if waiters else 0.0
         out: list[Decision] = []
         at_risk = projected < p.target + p.margin or last_wait > p.risk_wait_s
         if waiters and at_risk:
@@ -289,7 +295,7 @@ class QueueCore:
                 ctl.calm_since = now
         if p.callbacks:
             for i, w in enumerate(waiters):
-                ew = self.expected_wait(q, i + 1)
+                ew = self.expected_wait(q, i + 1, now)
                 if w.uniqueid not in self.offered and ew > p.offer_callback_after_s and w.caller_id:
                     self.offered.add(w.uniqueid)
                     out.append(OfferCallback(f"expected wait {ew:.0f}s > {p.offer_callback_after_s:.0f}s",
@@ -302,22 +308,21 @@ class QueueCore:
         return self._tiers[q]
 
     def _widen(self, q: str, ctl: _QueueCtl, now: float, why: str) -> list[Decision]:
-        tiers = self._tiers_for(q)
-        while ctl.level < len(tiers):
-            tier = ctl.level
-            ctl.level += 1
+        # Tiers are re-read every step: an agent whose shift starts later joins then.
+        for tier, ids in enumerate(self._tiers_for(q)):
             ready = [
-                a for a in tiers[tier]
+                a for a in ids
                 if a not in ctl.added and self.board.agent(a).state is not AgentState.LOGGED_OUT
                 and q not in self.board.agent(a).queues
             ]
             if ready:
+                ctl.level = max(ctl.level, tier + 1)
                 ctl.last_step = now
                 for a in ready:
                     ctl.added[a] = tier
                 return [AddMember(f"{why}; add tier {TIER_NAMES[tier]}", q, a, tier + 1, tier) for a in ready]
-        if ctl.level == len(tiers) and ctl.added:
-            ctl.level += 1
+        if ctl.added and not ctl.penalties_zero:
+            ctl.penalties_zero = True
             ctl.last_step = now
             return [SetPenalty(f"{why}; all tiers in, penalties to 0", q, a, 0) for a in ctl.added]
         return []
@@ -331,6 +336,7 @@ class QueueCore:
         for a in gone:
             del ctl.added[a]
         ctl.level = top
+        ctl.penalties_zero = False
         return [RemoveMember(f"{why}; release tier {TIER_NAMES[top]}", q, a) for a in gone]
 
     def _callbacks(self, now: float) -> list[Decision]:

@@ -87,11 +87,10 @@ class Agent:
             self.busy_seconds += max(0.0, now - self.since)
         self.state, self.since = to, now
 
-    def request(self, to: AgentState, now: float) -> None:
-        """A transition asked for through the API/feature code; refused if illegal."""
+    def check(self, to: AgentState) -> None:
+        """Refuse a transition the API may not ask for; the PBX's event does the move."""
         if to not in _API_MOVES[self.state]:
             raise IllegalAgentTransition(f"agent {self.spec.id}: {self.state.value} -> {to.value} not allowed")
-        self.move(to, now)
 
 
 @dataclass(slots=True)
@@ -101,6 +100,7 @@ class Waiting:
     caller_id: str
     joined_at: float
     position: int
+    channel: str = ""
 
 
 class Board:
@@ -154,7 +154,7 @@ class Board:
         match event:
             case CallerJoinedEvent():
                 self.waiting[event.uniqueid] = Waiting(
-                    event.queue, event.uniqueid, event.caller_id, now, event.position
+                    event.queue, event.uniqueid, event.caller_id, now, event.position, event.channel
                 )
             case CallerLeftEvent() | CallerAbandonedEvent():
                 self.waiting.pop(event.uniqueid, None)
@@ -226,8 +226,8 @@ class Board:
                 continue
             agent.queues[m.queue] = m.penalty
         for agent in self.agents.values():
-            if not agent.queues:
-                agent.move(AgentState.LOGGED_OUT, now) if agent.state is not AgentState.LOGGED_OUT else None
+            if not agent.queues and agent.state is not AgentState.LOGGED_OUT:
+                agent.move(AgentState.LOGGED_OUT, now)
         for m in snap.members:
             agent = self._by_interface(m.interface, m.member_name)
             if agent is not None:
@@ -239,4 +239,4 @@ class Board:
             uid: w for uid, w in self.waiting.items() if w.queue not in snap.queues
         }
         for e in snap.entries:
-            self.waiting[e.uniqueid] = Waiting(e.queue, e.uniqueid, e.caller_id, now - e.wait, e.position)
+            self.waiting[e.uniqueid] = Waiting(e.queue, e.uniqueid, e.caller_id, now - e.wait, e.position, e.channel)

@@ -1,0 +1,205 @@
+"""Live queue service: AMI events -> QueueCore -> AMI actions; agent API; SLA persistence;
+the `Dialer` tickets uses for return visits.
+
+Built once in the composition root:
+    client = AmiClient.from_settings(settings)
+    svc = QueueService(client=client, core=QueueCore(...), store=SlaStore(sessionmaker),
+                       notes=tickets_notes, clock=time.time)
+    await svc.start()   # loads the last 24 h, subscribes, runs the control loop
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from agent_queue.ami import AmiClient
+from agent_queue.callbacks import CallbackRequest, LogTicketNotes, TicketNotes
+from agent_queue.control import (
+    AddMember,
+    Decision,
+    DropCallback,
+    OfferCallback,
+    PlaceCallback,
+    QueueCore,
+    RemoveMember,
+    SetPenalty,
+)
+from agent_queue.events import AmiEvent, OriginateFinishedEvent
+from agent_queue.exceptions import QueueError
+from agent_queue.models import QueueCallOutcomeRow
+from agent_queue.sla import CallOutcome, Result
+from agent_queue.state import AgentState
+from hotline.logs import log_event
+
+log = logging.getLogger(__name__)
+
+
+class DialFailed(QueueError):
+    error_id = "dial-failed"
+
+
+class SlaStore:
+    """Persists settled outcomes so the rolling window survives a restart."""
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self._sessions = sessionmaker
+
+    async def save(self, outcome: CallOutcome) -> None:
+        async with self._sessions() as s, s.begin():
+            s.add(QueueCallOutcomeRow(
+                queue=outcome.queue, uniqueid=outcome.uniqueid, offered_at=outcome.offered_at,
+                settled_at=outcome.settled_at, wait_s=outcome.wait_s, result=outcome.result.value,
+            ))
+
+    async def load_since(self, since: float) -> list[CallOutcome]:
+        async with self._sessions() as s:
+            rows = (await s.scalars(
+                select(QueueCallOutcomeRow).where(QueueCallOutcomeRow.settled_at > since)
+            )).all()
+        return [CallOutcome(r.queue, r.uniqueid, r.offered_at, r.settled_at, r.wait_s, Result(r.result)) for r in rows]
+
+
+class AmiDialer:
+    """tickets' `Dialer` over AMI Originate: rings the citizen, then runs `context`.
+
+    `channel` is a template such as "PJSIP/{number}@trunk"; the number is validated so that
+    nothing but digits (and a leading +) reaches the dial string.
+    """
+
+    def __init__(self, *, client: AmiClient, channel: str = "PJSIP/{number}@trunk",
+                 context: str = "hotline-return-visit", caller_id: str = "12345", ring_s: float = 40.0) -> None:
+        self.client, self.channel, self.context = client, channel, context
+        self.caller_id, self.ring_s = caller_id, ring_s
+
+    async def originate(self, *, number: str, variables: dict[str, str]) -> None:
+        digits = number.removeprefix("+")
+        if not digits.isdigit() or not 3 <= len(digits) <= 20:
+            raise DialFailed(f"originate: number {number!r} is not a dialable digit string")
+        reply = await self.client.send({
+            "Action": "Originate", "Channel": self.channel.format(number=number), "Context": self.context,
+            "Exten": "s", "Priority": "1", "CallerID": self.caller_id, "Timeout": str(int(self.ring_s * 1000)),
+            "Async": "true", "Variable": [f"{k}={v}" for k, v in variables.items()],
+        }, within=self.ring_s + 15)
+        done = next((e for e in reply if isinstance(e, OriginateFinishedEvent)), None)
+        if done is None or not done.success:
+            # Reason codes of Asterisk's originate: 0 no such channel, 1 no answer, 3 ringing
+            # timeout, 5 busy, 8 congestion.
+            raise DialFailed(f"originate to {number}: not answered (reason {done.reason if done else '?'})")
+
+
+class QueueService:
+    def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
+                 notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
+                 tick_s: float = 5.0, agent_channel: str = "PJSIP/{agent}",
+                 callback_channel: str = "PJSIP/{number}@trunk") -> None:
+        self.client, self.core, self.store = client, core, store
+        self.notes = notes or LogTicketNotes()
+        self.clock, self.tick_s = clock, tick_s
+        self.agent_channel, self.callback_channel = agent_channel, callback_channel
+        self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    async def start(self) -> None:
+        now = self.clock()
+        if self.store is not None:
+            self.core.tracker.load(await self.store.load_since(now - self.core.tracker.window_s))
+        self.client.subscribe(AmiEvent, self._on_event)
+        self._task = asyncio.create_task(self._loop(), name="queue-control")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+    async def _on_event(self, ev: AmiEvent) -> None:
+        for outcome in self.core.on_event(ev, self.clock()):
+            if self.store is not None:
+                await self.store.save(outcome)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            if not self.client.connected:
+                continue  # decisions would not reach the PBX; the resync will refresh state
+            for d in self.core.tick(self.clock()):
+                try:
+                    await self.apply(d)
+                except QueueError as exc:
+                    log_event(log, "queue decision not applied", logging.WARNING, decision=type(d).__name__,
+                              error=str(exc))
+
+    async def apply(self, d: Decision) -> None:
+        match d:
+            case AddMember():
+                await self.client.send({"Action": "QueueAdd", "Queue": d.queue, "Interface": f"PJSIP/{d.agent_id}",
+                                        "MemberName": d.agent_id, "Penalty": str(d.penalty),
+                                        "StateInterface": f"PJSIP/{d.agent_id}"})
+            case RemoveMember():
+                await self.client.send({"Action": "QueueRemove", "Queue": d.queue, "Interface": f"PJSIP/{d.agent_id}"})
+            case SetPenalty():
+                await self.client.send({"Action": "QueuePenalty", "Queue": d.queue,
+                                        "Interface": f"PJSIP/{d.agent_id}", "Penalty": str(d.penalty)})
+            case OfferCallback():
+                # The queue's periodic announcement offers "press 1"; this marks the caller so
+                # the exit context knows the offer stands (dialplan reads HOTLINE_CALLBACK_OFFER).
+                await self._set_var(d.uniqueid, "HOTLINE_CALLBACK_OFFER", "1")
+            case PlaceCallback():
+                task = asyncio.create_task(self._callback(d.request, d.agent_id))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
+            case DropCallback():
+                await self.notes.note_callback(call_id=d.request.uniqueid, outcome="expired", detail=d.reason)
+
+    async def _set_var(self, uniqueid: str, name: str, value: str) -> None:
+        waiting = self.core.board.waiting.get(uniqueid)
+        if waiting is None or not waiting.channel:
+            return  # already answered or gone
+        await self.client.send({"Action": "Setvar", "Channel": waiting.channel, "Variable": name, "Value": value})
+
+    async def _callback(self, req: CallbackRequest, agent_id: str) -> None:
+        """Agent first (it is free and reserved), then the citizen, bridged by the dialplan."""
+        reached = False
+        try:
+            reply = await self.client.send({
+                "Action": "Originate", "Channel": self.agent_channel.format(agent=agent_id),
+                "Context": "hotline-callback", "Exten": "s", "Priority": "1", "Async": "true",
+                "CallerID": "12345", "Timeout": "30000",
+                "Variable": [f"CALLBACK_DIAL={self.callback_channel.format(number=req.number)}",
+                             f"CALLBACK_CALL={req.uniqueid}"],
+            }, within=60)
+            reached = any(isinstance(e, OriginateFinishedEvent) and e.success for e in reply)
+        except QueueError as exc:
+            log_event(log, "callback originate failed", logging.WARNING, call=req.uniqueid, error=str(exc))
+        outcome = self.core.callback_finished(req, reached=reached, now=self.clock(), agent_id=agent_id)
+        if outcome is not None and self.store is not None:
+            await self.store.save(outcome)
+        await self.notes.note_callback(call_id=req.uniqueid, outcome="reached" if reached else "not reached",
+                                       detail=f"{req.kind.value} attempt {req.attempts} by {agent_id}")
+
+    # -- agent API (the web desktop and supervisors call these) ---------------------------
+
+    async def login(self, agent_id: str, queue: str | None = None) -> None:
+        agent = self.core.board.agent(agent_id)
+        queues = [queue] if queue else [agent.spec.home_queue]
+        for q in queues:
+            await self.client.send({"Action": "QueueAdd", "Queue": q, "Interface": agent.spec.interface,
+                                    "MemberName": agent_id, "StateInterface": agent.spec.interface, "Penalty": "0"})
+
+    async def logout(self, agent_id: str) -> None:
+        agent = self.core.board.agent(agent_id)
+        for q in list(agent.queues):
+            await self.client.send({"Action": "QueueRemove", "Queue": q, "Interface": agent.spec.interface})
+
+    async def pause(self, agent_id: str, paused: bool, reason: str = "") -> None:
+        agent = self.core.board.agent(agent_id)
+        agent.check(AgentState.PAUSED if paused else AgentState.IDLE)
+        await self.client.send({"Action": "QueuePause", "Interface": agent.spec.interface,
+                                "Paused": "true" if paused else "false", "Reason": reason or "api"})
