@@ -26,5 +26,7 @@ async def test_restart_loses_no_history(tmp_path: Path) -> None:
     after = SlaTracker()
     after.load(await store.load_since(now - after.window_s))
     assert after.figures(now) == before.figures(now)
-    assert after.figures(now).abandoned == 5  # the 2-day-old abandon is outside the window
+    f = after.figures(now)
+    # i = 9, 18, 27, 36 abandoned; i = 0 waited 0 s (short); the 2-day-old one left the window
+    assert (f.abandoned, f.short_abandoned, f.offered) == (4, 1, 39)
     await engine.dispose()
