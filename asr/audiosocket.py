@@ -260,6 +260,13 @@ class AudioSocketServer:
     def active(self) -> int:
         return len(self._tasks)
 
+    def rebind(self, *, host: str | None = None, port: int | None = None) -> None:
+        """Change the listening address before `start()` (the engine passes it late)."""
+        if self._server is not None:
+            raise RuntimeError("AudioSocketServer.rebind: already listening")
+        self._host = host or self._host
+        self._port = self._port if port is None else port
+
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._accept, self._host, self._port)
         log_event(log, "audiosocket listening", host=self._host, port=self.port)

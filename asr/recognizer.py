@@ -116,7 +116,9 @@ def load_model(path: Path) -> tuple[vosk.Model, ModelInfo]:
     """Load a model (blocking: seconds and hundreds of MB); ModelUnavailable names the path."""
     path = Path(path)
     validate_model_dir(path)
-    vosk.SetLogLevel(-1)  # Kaldi's INFO lines on stderr would drown the engine's log
+    # Kaldi logs to stderr, outside our masking formatter; -2 keeps only errors (its
+    # per-call "[unk] missing in vocabulary" warning for models without [unk] is noise).
+    vosk.SetLogLevel(-2)
     rss_before = _rss_bytes()
     started = time.perf_counter()
     try:

@@ -44,6 +44,7 @@ from asr.events import (
     Utterance,
 )
 from asr.exceptions import ModelUnavailable, RecognizerOverloaded
+from asr.intent import IntentMatcher, IntentResult, default_matcher, matcher_from_dialplan
 from asr.recognizer import Decoded, RecognizerPool, load_pool
 from hotline.logs import log_event
 
@@ -88,10 +89,19 @@ class SpeechService:
         port: int = 4574,
         limits: SpeechLimits | None = None,
         unavailable_reason: str = "",
+        model_path: Path | None = None,
+        threads: int = 0,
+        threshold: float = 0.6,
     ) -> None:
         self._pool = pool
         self.limits = limits or SpeechLimits()
         self.unavailable_reason = "" if pool else (unavailable_reason or "no speech model loaded")
+        # Only the composition root sets this, from settings; no call can name a model.
+        self._model_path = model_path
+        self._threads = threads
+        self.threshold = threshold
+        self._host = host
+        self._matchers: tuple[int, Any, IntentMatcher] | None = None
         self._listeners: dict[str, _Listener] = {}
         self._arrived: dict[str, asyncio.Event] = {}
         self.server = AudioSocketServer(
@@ -114,10 +124,49 @@ class SpeechService:
     def pool(self) -> RecognizerPool | None:
         return self._pool
 
-    async def start(self) -> None:
+    @property
+    def address(self) -> str:
+        """`host:port` for `AudioSocket(<uuid>,<address>)` in the dialplan or AGI."""
+        return f"{self._host}:{self.server.port}"
+
+    async def start(self, host: str | None = None, port: int | None = None) -> None:
+        """Load the configured model (off the loop), then listen for AudioSocket calls."""
+        if host is not None or port is not None:
+            self._host = host or self._host
+            self.server.rebind(host=self._host, port=port)
+        if self._pool is None and self._model_path is not None:
+            try:
+                self._pool = await load_pool(self._model_path, threads=self._threads)
+                self.unavailable_reason = ""
+                info = self._pool.info
+                log_event(log, "speech model loaded", path=str(info.path), seconds=round(info.load_seconds, 2),
+                          threads=self._pool.threads, grammar=info.supports_grammar)
+            except ModelUnavailable as exc:
+                self.unavailable_reason = str(exc)
+                log_event(log, "speech model unavailable", logging.ERROR, error=str(exc))
         await self.server.start()
         if not self.available:
             log_event(log, "speech unavailable, IVR runs on keys", logging.WARNING, reason=self.unavailable_reason)
+
+    def matcher(self, plan: Any = None) -> IntentMatcher:
+        """The intent matcher for this dialplan (built once per loaded plan), or the defaults."""
+        key = id(plan)
+        if self._matchers is None or self._matchers[0] != key or self._matchers[1] is not plan:
+            built = matcher_from_dialplan(plan, threshold=self.threshold) if plan is not None else default_matcher(
+                self.threshold
+            )
+            self._matchers = (key, plan, built)
+        return self._matchers[2]
+
+    def match(self, text: str, *, plan: Any = None) -> IntentResult:
+        return self.matcher(plan).match(text)
+
+    def phrases(self, plan: Any = None) -> list[str]:
+        """Every phrase of the plan's matcher: pass as `listen(grammar=...)` for grammar mode."""
+        return self.matcher(plan).phrases()
+
+    async def close(self) -> None:
+        await self.stop()
 
     async def stop(self, grace: float = 5.0) -> None:
         await self.server.stop(grace)
@@ -126,6 +175,8 @@ class SpeechService:
                 listener.result.set_result(Utterance("", reason="hangup"))
         if self._pool:
             await asyncio.to_thread(self._pool.shutdown)
+            self._pool = None
+            self.unavailable_reason = "stopped"
 
     async def listen(
         self,
@@ -300,16 +351,17 @@ def _rms(pcm: bytes) -> float:
     return math.sqrt(sum(s * s for s in samples) / len(samples))
 
 
-async def build_speech_service(settings: Any, *, limits: SpeechLimits | None = None) -> SpeechService:
-    """From settings: load the model if one is configured; a missing or broken model gives
-    an unavailable service (logged with the path), never a failed start-up."""
-    host, port = settings.engine.audiosocket_host, settings.engine.audiosocket_port
-    path = settings.asr.vosk_model
-    if not path:
-        return SpeechService(pool=None, host=host, port=port, limits=limits, unavailable_reason="asr.vosk_model is empty")
-    try:
-        pool = await load_pool(Path(path), threads=settings.asr.threads)
-    except ModelUnavailable as exc:
-        log_event(log, "speech model unavailable", logging.ERROR, error=str(exc))
-        return SpeechService(pool=None, host=host, port=port, limits=limits, unavailable_reason=str(exc))
-    return SpeechService(pool=pool, host=host, port=port, limits=limits)
+def build_speech_service(settings: Any, *, limits: SpeechLimits | None = None) -> SpeechService:
+    """The composition root's factory. Cheap and synchronous: the model (seconds, hundreds
+    of MB) is loaded off the event loop by `start()`; a missing or broken model then gives
+    an unavailable service, logged with its path, never a failed start-up."""
+    return SpeechService(
+        pool=None,
+        host=settings.engine.audiosocket_host,
+        port=settings.engine.audiosocket_port,
+        limits=limits,
+        model_path=Path(settings.asr.vosk_model) if settings.asr.vosk_model else None,
+        threads=settings.asr.threads,
+        threshold=settings.asr.confidence,
+        unavailable_reason="" if settings.asr.vosk_model else "asr.vosk_model is empty",
+    )

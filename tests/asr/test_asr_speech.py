@@ -211,3 +211,33 @@ def test_model_path_is_checked_and_named(tmp_path: Path) -> None:
     with pytest.raises(ModelUnavailable, match="missing conf/model.conf"):
         (broken / "conf" / "model.conf").unlink()
         load_model(broken)
+
+
+async def test_engine_factory_loads_the_configured_model_at_start(tmp_path: Path) -> None:
+    from asr.services import build_speech_service
+    from config import load_settings
+
+    missing = load_settings(environ={"HOTLINE_VOSK_MODEL": str(tmp_path / "gone"), "HOTLINE_ENGINE_AUDIOSOCKET_PORT": "1"})
+    service = build_speech_service(missing)
+    await service.start(port=0)  # the engine passes the address late
+    try:
+        assert not service.available
+        assert str(tmp_path / "gone") in service.unavailable_reason  # the log and the IVR say which path
+        assert (await service.listen(str(uuid.uuid4()))).reason == "unavailable"
+    finally:
+        await service.close()
+
+    configured = load_settings(environ={"HOTLINE_VOSK_MODEL": str(korean_model_path())})
+    service = build_speech_service(configured)
+    assert not service.available  # nothing loaded before start(): building is cheap
+    await service.start("127.0.0.1", 0)
+    try:
+        assert service.available and service.pool is not None
+        assert service.address == f"127.0.0.1:{service.port}"
+        assert service.threshold == configured.asr.confidence
+        # The IVR matches through the service; no plan -> shipped Chinese defaults.
+        assert service.match("公基金怎么提取").department == "市住房公积金中心"
+        assert "社保" in service.phrases()
+    finally:
+        await service.close()
+    assert not service.available
