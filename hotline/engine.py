@@ -160,7 +160,7 @@ class Engine:
         from aiohttp import web
         from web.app import create_app
 
-        app = create_app(tickets=self.tickets, settings=self.settings, engine=self)
+        app = create_app(tickets=self.tickets, settings=self.settings)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)

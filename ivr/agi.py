@@ -298,9 +298,13 @@ class FastAgiServer:
                 await self._serve(reader, writer)
             finally:
                 self.active -= 1
+        except asyncio.CancelledError:
+            # Only close() cancels these tasks, and nobody awaits them: ending quietly avoids
+            # Python 3.11's stream callback calling .exception() on a cancelled task.
+            pass
         finally:
             writer.close()
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception, asyncio.CancelledError):
                 await writer.wait_closed()
             if task:
                 self._tasks.discard(task)

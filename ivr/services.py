@@ -32,6 +32,24 @@ DTMF_KEYS = "0123456789*#"
 TICKET_TYPES = {"consultation": "咨询", "complaint": "投诉", "report": "举报", "help": "求助", "suggestion": "建议"}
 
 
+SILENCE = "silence/1"  # from Asterisk's core sounds: GET DATA without a prompt
+
+
+@dataclass
+class TypeAhead:
+    """Keys pressed while a prompt played, kept for the next question."""
+
+    keys: str = ""
+
+    def add(self, digit: str | None) -> None:
+        if digit:
+            self.keys += digit
+
+    def take(self, n: int) -> str:
+        taken, self.keys = self.keys[:n], self.keys[n:]
+        return taken
+
+
 @dataclass
 class CallStats:
     """Counters the wallboard and /metrics read."""
@@ -86,14 +104,18 @@ class CallService:
         await agi.answer()
         step: Any = flow.start()
         stage = "start"
+        typeahead = TypeAhead()
         try:
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):
-                    await agi.stream_file(await self.prompts.ensure(step.prompt_id, step.text))
+                    # Callers who know the menu key ahead; a key skips the rest of what is playing.
+                    if not typeahead.keys:
+                        path = await self.prompts.ensure(step.prompt_id, step.text)
+                        typeahead.add(await agi.stream_file(path, DTMF_KEYS))
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
-                    step = flow.feed(await self._collect(agi, step))
+                    step = flow.feed(await self._collect(agi, step, typeahead))
                 else:
                     raise TypeError(f"unknown flow step {step!r}")
             await self._carry_out(agi, step.decision)
@@ -107,19 +129,21 @@ class CallService:
                                        department=department),
             )
 
-    async def _collect(self, agi: AgiChannel, step: Collect) -> Any:
+    async def _collect(self, agi: AgiChannel, step: Collect, typeahead: TypeAhead) -> Any:
+        if typeahead.keys:
+            digits = typeahead.take(step.max_digits)
+            if len(digits) < step.max_digits and digits not in ("0", "*", "#") and not digits.endswith("#"):
+                more, _timed_out = await agi.get_data(SILENCE, step.timeout_s * 1000, step.max_digits - len(digits))
+                digits += more
+            return DigitsEntered(digits)
         path = await self.prompts.ensure(step.prompt_id, step.text)
         if step.speech and self.speech is not None and self.speech.available:
             # The prompt can be barged into with a key; otherwise listen for speech.
-            digit = await agi.stream_file(path, DTMF_KEYS)
-            if digit:
-                rest, _timed_out = await agi.get_data("silence/1", step.timeout_s * 1000, step.max_digits - 1) \
-                    if step.max_digits > 1 and digit not in "*#0" else ("", False)
-                return DigitsEntered(digit + rest)
+            typeahead.add(await agi.stream_file(path, DTMF_KEYS))
+            if typeahead.keys:
+                return await self._collect(agi, step, typeahead)
             heard = await self._listen(agi, step)
-            if heard is not None:
-                return heard
-            return NoInput()
+            return heard if heard is not None else NoInput()
         digits, _timed_out = await agi.get_data(path, step.timeout_s * 1000, step.max_digits)
         return DigitsEntered(digits) if digits else NoInput()
 

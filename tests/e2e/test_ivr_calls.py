@@ -35,7 +35,7 @@ def _keys(digits: str) -> list[tuple[str, object]]:
     steps: list[tuple[str, object]] = [("pause", 1200)]
     for d in digits:
         steps += [("dtmf", d), ("pause", 700)]
-    return steps + [("pause", 2500)]
+    return steps + [("pause", 8000)]
 
 
 async def _one_call(sipp, ami_watch, number: str, digits: str, **kw):
