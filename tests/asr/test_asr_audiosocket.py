@@ -235,3 +235,18 @@ async def test_a_failing_handler_does_not_stop_the_server() -> None:
             assert frames == [(KIND_HANGUP, b"")]
     finally:
         await server.stop(grace=1)
+
+
+async def test_server_can_play_audio_back_in_20ms_frames() -> None:
+    async def beep(call: AudioSocketCall) -> None:
+        await call.send_audio(b"\x01\x00" * 400)  # 50 ms: two 20 ms frames and a 10 ms rest
+
+    server = AudioSocketServer(beep, port=0)
+    await server.start()
+    try:
+        client = await FakeAsterisk.connect(server.port, CALL)
+        frames = await client.read_until_closed(wait=5)
+        assert [kind for kind, _ in frames] == [KIND_AUDIO] * 3 + [KIND_HANGUP]
+        assert [len(payload) for kind, payload in frames if kind == KIND_AUDIO] == [320, 320, 160]
+    finally:
+        await server.stop(grace=1)

@@ -23,7 +23,7 @@ from asr_fakes import (
     synthesize,
 )
 
-from asr.audiosocket import KIND_HANGUP
+from asr.audiosocket import KIND_HANGUP, dtmf_frame
 from asr.events import PartialHeard, Utterance
 from asr.intent import IntentMatcher, IntentSpec
 from asr.recognizer import RecognizerPool, load_model
@@ -131,8 +131,6 @@ async def test_a_key_press_ends_listening_with_the_digit(speech) -> None:
     listening = asyncio.create_task(service.listen(call_uuid, grammar=list(PHRASES[lang])))
     client = await FakeAsterisk.connect(service.port, call_uuid)
     await client.stream(silence(0.4))
-    from asr.audiosocket import dtmf_frame
-
     await client.send(dtmf_frame("0"))
     utterance = await asyncio.wait_for(listening, 30)
     assert (utterance.reason, utterance.digits) == ("dtmf", "0")
