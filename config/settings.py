@@ -73,6 +73,8 @@ class DialplanSettings(_Section):
 class AsrSettings(_Section):
     vosk_model: str = Field("", description="path to a Vosk model folder; empty: speech off, DTMF only")
     threads: int = Field(0, ge=0, description="decoder threads; 0: one per core")
+    mode: str = Field("grammar", pattern=r"^(grammar|free)$",
+                      description="grammar: the dialplan's phrases + [unk]; free: open transcription")
     confidence: float = Field(0.6, ge=0, le=1)
 
 

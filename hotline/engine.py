@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,28 @@ from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 
 log = logging.getLogger("hotline.engine")
+
+
+def agent_specs(plan: Any) -> list[Any]:
+    """The dialplan's seats as the queue manager sees them: the queues each one serves."""
+    from agent_queue.state import AgentSpec
+    from hotline_merge.registry import registry_of
+
+    reg = registry_of(plan)
+    serves: dict[str, set[str]] = {a.id: set() for a in plan.agents}
+    experts: set[str] = set()
+    for queue in plan.queues:
+        for member in reg.queue_members(queue):
+            serves.setdefault(member.agent, set()).add(queue.name)
+        for member in reg.queue_members(queue, experts=True):
+            serves.setdefault(member.agent, set()).add(queue.expert_queue)
+            experts.add(member.agent)
+    general = reg.general_queue
+    return [
+        AgentSpec(id=agent, skills=frozenset(queues or {general}), expert=agent in experts,
+                  home=general if general in queues else "")
+        for agent, queues in sorted(serves.items())
+    ]
 
 
 class EngineError(Exception):
@@ -50,6 +73,7 @@ class Engine:
     calls: Any = None
     speech: Any = None
     queue_manager: Any = None
+    visits: Any = None
     web_runner: Any = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
@@ -113,12 +137,10 @@ class Engine:
         await self.prompts.render_all(prompt_texts(self.dialplan.current))
 
     def _build_speech(self) -> None:
-        if not self.settings.asr.vosk_model:
-            log_event(log, "speech off (no asr.vosk_model): menus run on the keypad")
-            return
         from asr.services import build_speech_service
 
-        self.speech = build_speech_service(settings=self.settings)
+        # Always built: without a usable model it reports unavailable and menus use the keypad.
+        self.speech = build_speech_service(self.settings)
 
     async def _connect_ami(self) -> None:
         from agent_queue.ami import AmiClient
@@ -127,6 +149,40 @@ class Engine:
         # the engine serves calls even while Asterisk restarts.
         self.ami = AmiClient.from_settings(self.settings)
         await self.ami.start()
+        await self._start_queue_manager()
+        self._start_return_visits()
+
+    async def _start_queue_manager(self) -> None:
+        from agent_queue.control import ControlPolicy, QueueCore
+        from agent_queue.services import QueueService, SlaStore
+        from agent_queue.sla import SlaTracker
+
+        assert self.dialplan is not None
+        self.queue_manager = QueueService(
+            client=self.ami,
+            core=QueueCore(specs=agent_specs(self.dialplan.current), tracker=SlaTracker(), policy=ControlPolicy()),
+            store=SlaStore(make_sessionmaker(self.db_engine)),
+            callback_channel="PJSIP/{number}@outbound",
+        )
+        await self.queue_manager.start()
+
+    def _start_return_visits(self) -> None:
+        from agent_queue.services import AmiDialer
+        from tickets.return_visit import ReturnVisitService
+
+        dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
+        self.visits = ReturnVisitService(tickets=self.tickets, dialer=dialer)
+        self._background.append(asyncio.create_task(self._periodic_ticket_jobs(), name="ticket-jobs"))
+
+    async def _periodic_ticket_jobs(self, every_s: float = 60.0) -> None:
+        """督办 for overdue tickets and due return visits; one failure never stops the loop."""
+        while True:
+            await asyncio.sleep(every_s)
+            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due)):
+                try:
+                    await job()
+                except Exception as exc:  # noqa: BLE001 - logged, retried next round
+                    log_event(log, f"periodic {name} failed", logging.ERROR, error=repr(exc))
 
     def _build_calls(self) -> None:
         from ivr.services import CallService
@@ -136,9 +192,11 @@ class Engine:
             dialplan=self.dialplan,
             prompts=self.prompts,
             tickets=self.tickets,
+            visits=self.visits,
             speech=self.speech,
             emergency_dial=self.settings.pbx.emergency_dial,
             recording_dir=layout.recording_dir,
+            grammar=self.settings.asr.mode == "grammar",
             host_path=layout.host,
         )
 
@@ -153,18 +211,26 @@ class Engine:
             self.agi = None
 
     async def _start_speech_server(self) -> None:
-        if self.speech is not None and hasattr(self.speech, "start"):
-            await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
+        assert self.speech is not None
+        await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
         from aiohttp import web
+
         from web.app import create_app
 
-        app = create_app(tickets=self.tickets, settings=self.settings)
+        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
         await site.start()
+
+    def _answer_rate(self, _start: Any = None, _end: Any = None) -> float | None:
+        """接通率 for reports: the queue tracker's rolling 24-hour figure."""
+        if self.queue_manager is None:
+            return None
+        figures = self.queue_manager.core.tracker.figures(time.time())
+        return figures.answer_rate if figures.offered else None
 
     # -- hot reload -----------------------------------------------------------------
     async def reload_dialplan(self) -> bool:
@@ -207,7 +273,9 @@ class Engine:
 
     async def close(self, timeout: float = 10.0) -> None:
         await self.stop_agi()
-        if self.speech is not None and hasattr(self.speech, "close"):
+        if self.queue_manager is not None:
+            await self.queue_manager.stop()
+        if self.speech is not None:
             await self.speech.close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()

@@ -181,7 +181,9 @@ class AgiChannel:
         """Play a prompt; returns the digit that interrupted it, if any."""
         r = await self.command(f"STREAM FILE {path} {_quote(escape_digits)}", timeout=600)
         if r.result < 0:
-            raise AgiCommandFailed(f"STREAM FILE {path} failed")
+            # -1 is a hangup or an unplayable file; either way this session is over, and a caller
+            # still on the line falls back to the dialplan's queue because no decision was set.
+            raise AgiHangup(f"STREAM FILE {path} returned -1")
         return chr(r.result) if r.result > 0 else None
 
     async def get_data(self, path: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:

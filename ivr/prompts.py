@@ -23,7 +23,7 @@ from hotline.logs import log_event
 log = logging.getLogger("ivr.prompts")
 
 VOICE = "cmn"
-SPEED_WPM = 150
+SPEED_WPM = 180  # espeak-ng's default 175; long menus must not drag
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 MANIFEST = ".manifest.json"
 

@@ -32,6 +32,8 @@ DTMF_KEYS = "0123456789*#"
 TICKET_TYPES = {"consultation": "咨询", "complaint": "投诉", "report": "举报", "help": "求助", "suggestion": "建议"}
 
 
+SURVEY_ATTEMPTS = 3
+SURVEY_THANKS = "感谢您对12345热线工作的评价，再见。"
 SILENCE = "silence/1"  # from Asterisk's core sounds: GET DATA without a prompt
 
 
@@ -74,26 +76,31 @@ class CallService:
         dialplan: Any,  # DialplanHolder: .current is swapped on reload
         prompts: PromptLibrary,
         tickets: Any,
+        visits: Any = None,
         speech: Any = None,
         emergency_dial: str = "PJSIP/{number}@emergency",
         recording_dir: str = "/var/spool/asterisk/hotline-recordings",
         host_path: Callable[[str], Path] = Path,
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 3.0,
+        grammar: bool = True,
     ) -> None:
         self.dialplan = dialplan
         self.prompts = prompts
         self.tickets = tickets
+        self.visits = visits
         self.speech = speech
         self.emergency_dial = emergency_dial
         self.recording_dir = recording_dir
         self.host_path = host_path
         self.clock = clock or (lambda: datetime.now(TZ))
         self.db_timeout = db_timeout
+        # Grammar mode (the plan's phrases + [unk]) is far cheaper and, for intents, more accurate.
+        self.grammar = grammar
         self.stats = CallStats()
 
     def handlers(self) -> dict[str, Handler]:
-        return {"call": self.handle_call}
+        return {"call": self.handle_call, "survey": self.handle_survey}
 
     # ------------------------------------------------------------------ one call
     async def handle_call(self, agi: AgiChannel) -> None:
@@ -150,7 +157,11 @@ class CallService:
     async def _listen(self, agi: AgiChannel, step: Collect) -> SpeechHeard | None:
         """Stream the caller's audio to the AudioSocket server and match what they said."""
         call_uuid = str(uuid.uuid4())
-        listening = asyncio.create_task(self.speech.listen(call_uuid, timeout=step.timeout_s + 10))
+        plan = self.dialplan.current
+        listening = asyncio.create_task(
+            self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
+                               timeout=step.timeout_s)
+        )
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
             await agi.exec("AudioSocket", f"{call_uuid},{self.speech.address}")
@@ -165,11 +176,32 @@ class CallService:
         self.stats.speech_turns += 1
         if utterance is None or not utterance.text:
             return None
-        intent = self.speech.match(utterance.text, plan=self.dialplan.current)
+        intent = self.speech.match(utterance.text, plan=plan)
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
-                           confidence=intent.confidence, text=utterance.text)
+                           confidence=intent.confidence, text=utterance.text, name=intent.name)
+
+    # ------------------------------------------------------------------ return visit (回访)
+    async def handle_survey(self, agi: AgiChannel) -> None:
+        """An answered return-visit call: read the summary, take 1 满意 / 2 基本满意 / 3 不满意."""
+        raw_id = await agi.get_variable("TICKET_ID")
+        if not raw_id or not raw_id.isdigit() or self.visits is None:
+            log_event(log, "survey call without a ticket", logging.WARNING, channel=agi.request.channel)
+            return
+        ticket_id = int(raw_id)
+        text = await self._safe_ticket("survey prompt", self.visits.survey_prompt_text(ticket_id))
+        if not text:
+            return
+        path = await self.prompts.ensure(f"survey-{ticket_id}", text)
+        for _attempt in range(SURVEY_ATTEMPTS):
+            digit, _timed_out = await agi.get_data(path, 8000, 1)
+            if digit in ("1", "2", "3"):
+                await self._safe_ticket("survey result", self.visits.record_survey_result(ticket_id, digit))
+                log_event(log, "return visit answered", ticket=ticket_id, result=digit)
+                await agi.stream_file(await self.prompts.ensure("survey.thanks", SURVEY_THANKS))
+                return
+        log_event(log, "return visit without an answer", ticket=ticket_id)
 
     # ------------------------------------------------------------------ decisions
     async def _carry_out(self, agi: AgiChannel, d: RoutingDecision) -> None:

@@ -7,8 +7,8 @@ prints), so the two code paths cannot drift apart.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest

@@ -12,6 +12,7 @@ import csv
 import os
 import shutil
 import socket
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,37 @@ def dtmf_pcap(digit: str) -> Path:
     return PCAP_DIR / f"dtmf_2833_{name}.pcap"
 
 
+def dtmf_sequence(digits: str, workdir: Path) -> list[Path]:
+    """The shipped RFC 2833 pcaps, renumbered so a sequence of keys reads as new events.
+
+    The pcaps come from one recorded call: '1' carries older sequence numbers and timestamps
+    than '9', and a repeated key repeats its timestamp, so Asterisk would drop the second key
+    as stale or duplicate. Each key of the sequence gets fresh, increasing RTP seq/timestamp.
+    """
+    out = []
+    for k, digit in enumerate(digits):
+        data = bytearray(dtmf_pcap(digit).read_bytes())
+        off = 24  # pcap global header; records follow, Ethernet/IPv4/UDP/RTP
+        seq = 0
+        while off < len(data):
+            incl = struct.unpack_from("<I", data, off + 8)[0]
+            pkt = off + 16
+            ihl = (data[pkt + 14] & 0x0F) * 4
+            udp = pkt + 14 + ihl
+            struct.pack_into("!H", data, udp + 6, 0)  # no UDP checksum (allowed on IPv4)
+            rtp = udp + 8
+            old_seq = struct.unpack_from("!H", data, rtp + 2)[0]
+            if off == 24:
+                first_seq = old_seq
+            seq = 1000 + k * 32 + (old_seq - first_seq)
+            struct.pack_into("!HI", data, rtp + 2, seq, 16000 * (k + 1))
+            off = pkt + incl
+        path = workdir / f"dtmf-{k:02d}-{ {'*': 'star', '#': 'pound'}.get(digit, digit)}.pcap"
+        path.write_bytes(bytes(data))
+        out.append(path)
+    return out
+
+
 _SDP = """v=0
 o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
@@ -41,15 +73,17 @@ a=fmtp:101 0-15
 """
 
 
-def uac_scenario(*, steps: list[tuple[str, object]], hangup: bool = True) -> str:
+def uac_scenario(*, steps: list[tuple[str, object]], workdir: Path, hangup: bool = True) -> str:
     """steps: ("pause", ms) | ("dtmf", "12#") | ("audio", "/path/file.pcap")."""
     body = []
+    keys = "".join(str(v) for k, v in steps if k == "dtmf")
+    pcaps = iter(dtmf_sequence(keys, workdir))
     for kind, value in steps:
         if kind == "pause":
             body.append(f'  <pause milliseconds="{int(value)}"/>')
         elif kind == "dtmf":
-            for digit in str(value):
-                body.append(f'  <nop><action><exec play_pcap_audio="{dtmf_pcap(digit)}"/></action></nop>')
+            for _digit in str(value):
+                body.append(f'  <nop><action><exec play_pcap_audio="{next(pcaps)}"/></action></nop>')
                 body.append('  <pause milliseconds="400"/>')
         elif kind == "audio":
             body.append(f'  <nop><action><exec play_pcap_audio="{value}"/></action></nop>')
@@ -219,7 +253,10 @@ class Sipp:
     async def call(self, number: str, *, steps: list[tuple[str, object]] | None = None, calls: int = 1,
                    rate: float = 10, limit: int | None = None, caller: str = "13800138000",
                    timeout_s: int = 120, name: str = "uac") -> SippResult:
-        scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)]), name)
+        self._n += 1
+        pcap_dir = self.workdir / f"{self._n:03d}-pcaps"
+        pcap_dir.mkdir()
+        scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)], workdir=pcap_dir), name)
         inf = self.workdir / f"{self._n:03d}-callers.csv"
         inf.write_text("SEQUENTIAL\n" + "".join(f"{caller}\n" for _ in range(max(1, calls))))
         args = [
