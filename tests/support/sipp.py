@@ -8,11 +8,14 @@ agents, call-backs). Results come from SIPp's own exit code and statistics file.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import csv
 import os
 import shutil
+import signal
 import socket
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,7 +94,7 @@ def uac_scenario(*, steps: list[tuple[str, object]], workdir: Path, hangup: bool
             raise ValueError(kind)
     bye = """  <send retrans="500">
     <![CDATA[
-BYE [last_Request-URI] SIP/2.0
+BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 [last_From:]
 [last_To:]
@@ -139,7 +142,7 @@ Content-Length: [len]
   <recv response="100" optional="true"/>
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
-  <recv response="200" rtd="true"/>
+  <recv response="200" rtd="true" rrs="true"/>
   <send>
     <![CDATA[
 ACK [next_url] SIP/2.0
@@ -160,11 +163,27 @@ Content-Length: 0
 """
 
 
-def uas_scenario(*, answer_after_ms: int = 0, hold_ms: int = 2000) -> str:
-    """Answer an incoming INVITE, hold, hang up (or accept the far end's BYE)."""
+def uas_scenario(*, answer_after_ms: int = 0, hold_ms: int = 2000, plays: Sequence[tuple[int, Path]] = ()) -> str:
+    """Answer an incoming INVITE, hold, hang up (or accept the far end's BYE).
+
+    plays: (wait_ms, pcap) pairs played in turn after the ACK, each after waiting wait_ms for
+    the far end's BYE (so a BYE that arrives between two keys ends the call cleanly).
+    Our own BYE swaps From/To and goes to the INVITE's Contact, as a UAS must (RFC 3261 12.2).
+    """
+    played = []
+    for k, (wait_ms, pcap) in enumerate(plays):
+        played.append(f'  <recv request="BYE" timeout="{int(wait_ms)}" ontimeout="play{k}" next="bye"/>')
+        played.append(f'  <label id="play{k}"/>')
+        played.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
     return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="hotline answerer">
-  <recv request="INVITE" crlf="true"/>
+  <recv request="INVITE" crlf="true">
+    <action>
+      <ereg regexp="[^ ].*" search_in="hdr" header="From:" check_it="true" assign_to="peer"/>
+      <ereg regexp="[^ ].*" search_in="hdr" header="To:" check_it="true" assign_to="me"/>
+      <ereg regexp="sip:[^>;]*" search_in="hdr" header="Contact:" check_it="true" assign_to="peer_uri"/>
+    </action>
+  </recv>
   <send>
     <![CDATA[
 SIP/2.0 180 Ringing
@@ -195,7 +214,9 @@ Content-Length: [len]
     ]]>
   </send>
   <recv request="ACK" crlf="true"/>
+{chr(10).join(played)}
   <recv request="BYE" timeout="{hold_ms}" ontimeout="hangup"/>
+  <label id="bye"/>
   <send next="end">
     <![CDATA[
 SIP/2.0 200 OK
@@ -211,12 +232,12 @@ Content-Length: 0
   <label id="hangup"/>
   <send retrans="500">
     <![CDATA[
-BYE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+BYE [$peer_uri] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-CSeq: 2 BYE
+From: [$me];tag=[pid]SIPpTag01[call_number]
+To: [$peer]
+Call-ID: [call_id]
+CSeq: 101 BYE
 Max-Forwards: 70
 Content-Length: 0
 
@@ -224,6 +245,87 @@ Content-Length: 0
   </send>
   <recv response="200"/>
   <label id="end"/>
+</scenario>
+"""
+
+
+def ring_only_scenario() -> str:
+    """Ring and never answer: the caller gives up (CANCEL), we end the INVITE with 487."""
+    return """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline unanswered">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="CANCEL"/>
+  <send>
+    <![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+
+    ]]>
+  </send>
+  <send>
+    <![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [last_cseq_number] INVITE
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv request="ACK"/>
+</scenario>
+"""
+
+
+def register_scenario(*, user: str, expires: int = 3600) -> str:
+    """REGISTER as `user` from SIPp's own address, answering the digest challenge (-au/-ap).
+
+    The registrar stores this socket's address as the contact, so a UAS started afterwards on
+    the same port receives the calls for the endpoint.
+    """
+    def request(cseq: int, auth: str) -> str:
+        return f"""  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:{user}@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:{user}@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: {cseq} REGISTER
+Contact: <sip:{user}@[local_ip]:[local_port]>
+Expires: {int(expires)}
+Max-Forwards: 70
+{auth}Content-Length: 0
+
+    ]]>
+  </send>"""
+
+    return f"""<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline agent register">
+{request(1, "")}
+  <recv response="401" auth="true"/>
+{request(2, "[authentication]" + chr(10))}
+  <recv response="200"/>
 </scenario>
 """
 
@@ -255,7 +357,7 @@ class Sipp:
                    timeout_s: int = 120, name: str = "uac") -> SippResult:
         self._n += 1
         pcap_dir = self.workdir / f"{self._n:03d}-pcaps"
-        pcap_dir.mkdir()
+        pcap_dir.mkdir(parents=True, exist_ok=True)
         scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)], workdir=pcap_dir), name)
         inf = self.workdir / f"{self._n:03d}-callers.csv"
         inf.write_text("SEQUENTIAL\n" + "".join(f"{caller}\n" for _ in range(max(1, calls))))
@@ -271,16 +373,54 @@ class Sipp:
     async def answer(self, port: int, *, calls: int, answer_after_ms: int = 0, hold_ms: int = 2000,
                      timeout_s: int = 120, name: str = "uas") -> asyncio.subprocess.Process:
         """Start a UAS on `port` (the PBX's gateway contact); await `.wait()` for its end."""
-        scenario = self._write(uas_scenario(answer_after_ms=answer_after_ms, hold_ms=hold_ms), name)
+        run = await self.uas(port, calls=calls, answer_after_ms=answer_after_ms, hold_ms=hold_ms,
+                             timeout_s=timeout_s, name=name)
+        return run.proc
+
+    async def uas(self, port: int, *, calls: int, answer_after_ms: int = 0, hold_ms: int = 2000,
+                  keys: str = "", key_gap_ms: int = 3000, ring_only: bool = False, timeout_s: int = 120,
+                  name: str = "uas") -> UasRun:
+        """Start a UAS on `port` that handles `calls` calls, then exits; the run reads its statistics.
+
+        keys: RFC 2833 digits played after answering, one every key_gap_ms (fresh RTP numbering).
+        ring_only: ring and never answer (the far end's CANCEL ends each call).
+        """
+        if ring_only:
+            xml = ring_only_scenario()
+        else:
+            pcaps = dtmf_sequence(keys, self._pcap_dir()) if keys else []
+            xml = uas_scenario(answer_after_ms=answer_after_ms, hold_ms=hold_ms,
+                               plays=[(key_gap_ms, pcap) for pcap in pcaps])
+        scenario = self._write(xml, name)
         args = [
             "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-m", str(calls),
             "-mi", "127.0.0.1", "-mp", str(_even_port()), "-timeout", f"{timeout_s}s", "-nostdin",
-            "-trace_stat", "-stf", str(scenario.with_suffix(".csv")),
+            "-trace_stat", "-stf", str(scenario.with_suffix(".csv")), "-trace_err",
         ]
-        return await asyncio.create_subprocess_exec(
-            self.binary, *args, cwd=self.workdir, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
+        # SIPp repaints its screen every second: to a file, never to a pipe nobody drains.
+        with scenario.with_suffix(".out").open("wb") as out:
+            proc = await asyncio.create_subprocess_exec(
+                self.binary, *args, cwd=self.workdir, stdout=out, stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, "TERM": "dumb"},
+            )
+        return UasRun(proc, scenario)
+
+    async def register(self, port: int, *, user: str, password: str, expires: int = 3600,
+                       timeout_s: int = 20) -> SippResult:
+        """REGISTER `user` (digest auth) with the contact 127.0.0.1:`port`; expires=0 removes it."""
+        scenario = self._write(register_scenario(user=user, expires=expires), f"register-{user}")
+        args = [
+            self.pbx, "-sf", str(scenario), "-s", user, "-m", "1", "-i", "127.0.0.1", "-p", str(port),
+            "-au", user, "-ap", password, "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_stat",
+            "-stf", str(scenario.with_suffix(".csv")), "-trace_err", "-nostdin",
+        ]
+        return await self._run(args, scenario)
+
+    def _pcap_dir(self) -> Path:
+        self._n += 1
+        path = self.workdir / f"{self._n:03d}-pcaps"
+        path.mkdir()
+        return path
 
     async def _run(self, args: list[str], scenario: Path) -> SippResult:
         proc = await asyncio.create_subprocess_exec(
@@ -291,6 +431,45 @@ class Sipp:
         ok, failed = read_stats(scenario.with_suffix(".csv"))
         return SippResult(proc.returncode or 0, ok, failed, out.decode(errors="replace"),
                           err.decode(errors="replace"))
+
+
+@dataclass
+class UasRun:
+    """A SIPp UAS running in the background; its results come from SIPp's own statistics file."""
+
+    proc: asyncio.subprocess.Process
+    scenario: Path
+
+    async def wait(self, timeout: float) -> SippResult:
+        """Until SIPp has handled its `calls` (or its own -timeout ends it)."""
+        try:
+            await asyncio.wait_for(self.proc.wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"SIPp UAS {self.scenario.name} still running after {timeout}s: "
+                                 f"{self.output()[-1500:]}") from None
+        return self.result()
+
+    async def stop(self, timeout: float = 20) -> SippResult:
+        """Stop taking calls and exit once the calls under way end (SIGUSR1); statistics are kept."""
+        if self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGUSR1)
+            try:
+                await asyncio.wait_for(self.proc.wait(), timeout)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        return self.result()
+
+    def result(self) -> SippResult:
+        ok, failed = read_stats(self.scenario.with_suffix(".csv"))
+        return SippResult(self.proc.returncode or 0, ok, failed, self.output(), "")
+
+    def output(self) -> str:
+        path = self.scenario.with_suffix(".out")
+        text = path.read_text(errors="replace") if path.exists() else ""
+        errors = sorted(self.scenario.parent.glob(f"{self.scenario.stem}_*_errors.log"))
+        return text + "".join(e.read_text(errors="replace") for e in errors)
 
 
 def read_stats(path: Path) -> tuple[int, int]:
