@@ -46,7 +46,6 @@ import dataclasses
 import errno
 import fcntl
 import importlib.util
-import logging
 import os
 import shutil
 import signal
@@ -67,6 +66,7 @@ sys.path.insert(0, str(ROOT))
 
 from config import Settings, load_settings  # noqa: E402
 from hotline import pbx  # noqa: E402
+from hotline.logs import setup_logging  # noqa: E402
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, Play, Played  # noqa: E402
 from hotline_merge.loader import load_dialplan  # noqa: E402
 from ivr.prompts import PromptLibrary  # noqa: E402
@@ -417,26 +417,6 @@ def install_pyst2(settings: Settings, layout: pbx.Layout, j: Journey) -> str:
 
 # --------------------------------------------------------------------------- measuring
 
-class BenchSipp(Sipp):
-    """tests.support.sipp's callers, with an ACK and a BYE that Asterisk can parse.
-
-    Its UAC sends `ACK [next_url]` and `BYE [last_Request-URI]`, but SIPp fills `[next_url]`
-    only from a response received with rrs="true", and a caller's last request URI is empty:
-    both go out as `ACK  SIP/2.0` / `BYE  SIP/2.0`, which Asterisk drops. The call then ends
-    only when Asterisk gives up waiting for the ACK (~32 s), and SIPp's last `<recv 200>` is
-    satisfied by a retransmitted 200 OK for the INVITE. Here the 200 OK is received with
-    rrs="true" and the BYE goes to the dialog's remote target, so calls end when SIPp hangs up.
-    """
-
-    PATCHES = (('<recv response="200" rtd="true"/>', '<recv response="200" rtd="true" rrs="true"/>'),
-               ("BYE [last_Request-URI] SIP/2.0", "BYE [next_url] SIP/2.0"))
-
-    def _write(self, xml: str, name: str) -> Path:
-        for old, new in self.PATCHES:
-            xml = xml.replace(old, new)
-        return super()._write(xml, name)
-
-
 @dataclass
 class StepResult:
     rate: int
@@ -486,18 +466,25 @@ class Bench:
     def call_seconds(self) -> float:
         return (PRE_KEY_MS + self.j.transfer_ms) / 1000 + self.args.margin
 
-    async def idle(self, timeout: float = 30) -> int:
-        """Wait until the previous step's channels are gone, so steps do not overlap;
-        returns how many are still up after `timeout` (0 normally)."""
+    async def channels_up(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while True:
             status = await self.ami.action({"Action": "CoreStatus"})
             up = int(status.get("CoreCurrentCalls", "0") or 0)
             if up == 0 or time.monotonic() > deadline:
-                break
+                return up
             await asyncio.sleep(0.25)
+
+    async def idle(self, timeout: float = 10) -> int:
+        """Wait until the step's channels are gone, so steps do not overlap; returns how many
+        were still up after `timeout` (0 normally) and hangs those up, so an overloaded step
+        (SIPp gave up on its BYE) does not leave callers queued into the next one."""
+        up = await self.channels_up(timeout)
         if up:
-            progress(f"warning: {up} channel(s) still up {timeout:.0f} s after the step")
+            progress(f"{up} channel(s) still up {timeout:.0f} s after SIPp's hangup: hanging them up")
+            await self.ami.action({"Action": "Hangup", "Channel": "/^PJSIP/"}, timeout=30)
+            if left := await self.channels_up(30):
+                progress(f"warning: {left} channel(s) still up after the AMI Hangup")
         return up
 
     async def step(self, system: str, rate: int) -> StepResult:
@@ -676,7 +663,7 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
         await ami.action({"Action": "Events", "EventMask": "agent"})
         sipp_dir = var_dir / "sipp"
         sipp_dir.mkdir()
-        bench = Bench(args, settings, journey, BenchSipp(sipp_dir, pbx_port=settings.pbx.sip_port), ami, bench_pbx)
+        bench = Bench(args, settings, journey, Sipp(sipp_dir, pbx_port=settings.pbx.sip_port), ami, bench_pbx)
         for system in systems:
             if system == "ours":
                 engine = Engine(settings)
@@ -726,8 +713,7 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("sipp"):
         print("bench_ivr: sipp is not installed (apt-get install sip-tester)", file=sys.stderr)
         return 1
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging("WARNING")  # the engine's warnings (shed sessions, protocol errors) with their fields
     with pbx_lock(), tempfile.TemporaryDirectory(prefix="bench-ivr-") as tmp:
         try:
             return asyncio.run(run(args, Path(tmp)))
