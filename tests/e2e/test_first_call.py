@@ -13,7 +13,7 @@ def _general_queue(engine) -> str:
 
 async def test_call_to_12345_runs_the_agi_sets_route_and_queues(engine, ami_watch, sipp):
     mark = ami_watch.mark()
-    result = await sipp.call("12345", steps=[("pause", 1500), ("dtmf", "0"), ("pause", 4000)])
+    result = await sipp.call("12345", steps=[("pause", 1500), ("dtmf", "0"), ("pause", 9000)])
     assert result.failed == 0 and result.successful == 1, result.stderr
     joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20)
     channel = joins[0]["Channel"]
@@ -46,7 +46,7 @@ async def test_engine_down_sends_the_caller_to_the_fallback_queue(engine, ami_wa
 async def test_fifty_concurrent_calls_are_all_handled_by_the_engine(engine, ami_watch, sipp):
     mark = ami_watch.mark()
     served_before = engine.agi.served
-    result = await sipp.call("12345", steps=[("pause", 1500), ("dtmf", "0"), ("pause", 3000)],
+    result = await sipp.call("12345", steps=[("pause", 1500), ("dtmf", "0"), ("pause", 9000)],
                              calls=50, rate=25, limit=50)
     assert result.failed == 0 and result.successful == 50, result.stderr[-2000:]
     joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, count=50, timeout=60)
