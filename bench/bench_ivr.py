@@ -494,7 +494,7 @@ class Bench:
         started = time.monotonic()
         result = await self.sipp.call(
             NUMBERS[system], steps=self.caller_steps(), calls=calls, rate=rate, limit=calls,
-            timeout_s=int(calls / rate + self.call_seconds() + 60), name=f"{system}-{rate}",
+            timeout_s=int(calls / rate + self.call_seconds() + 15), name=f"{system}-{rate}",
         )
         await asyncio.sleep(0.5)  # a join just before the last BYE
         joined = {e.get("Channel") for e in self.ami.since(mark, "QueueCallerJoin", Queue=self.j.queue)}
