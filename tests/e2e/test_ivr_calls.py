@@ -13,22 +13,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hotline_merge.flow import CallFlow, DigitsEntered, Finish, NoInput, Played
+from hotline_merge import simulate
 
 pytestmark = pytest.mark.pbx
 TZ = ZoneInfo("Asia/Shanghai")
 
 
 def dry_run(plan, dnis: str, digits: str, at: datetime | None = None):
-    flow = CallFlow(plan, dnis, at=at or datetime.now(TZ))
-    step = flow.start()
-    keys = list(digits)
-    while not isinstance(step, Finish):
-        if type(step).__name__ == "Play":
-            step = flow.feed(Played())
-        else:
-            step = flow.feed(DigitsEntered(keys.pop(0)) if keys else NoInput())
-    return step.decision
+    return simulate.dry_run(plan, dnis, at=at or datetime.now(TZ), digits=digits).decision
 
 
 def _keys(digits: str) -> list[tuple[str, object]]:
