@@ -29,13 +29,26 @@ TALKERS = "13700000001"
 GIVERS_UP = ("13900000001", "13900000002")
 
 
-async def _until(what: str, check: Callable[[], bool], timeout: float = 30) -> None:
+async def _until(what: str, check: Callable[[], bool], timeout: float = 30,
+                 detail: Callable[[], object] = lambda: "") -> None:
     """Wait (bounded) for engine state that no AMI event announces to the test."""
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} {detail()}")
         await asyncio.sleep(0.2)
+
+
+async def _hang_up_waiting_callers(ami_watch) -> int:
+    """Reset between tests: callers an earlier test left in a queue (a SIPp call that died
+    without its BYE keeps its channel) would be rung to our agents ahead of our callers."""
+    mark = ami_watch.mark()
+    await ami_watch.action({"Action": "QueueStatus"})
+    await ami_watch.wait_for("QueueStatusComplete", since=mark, timeout=10)
+    entries = ami_watch.since(mark, "QueueEntry")
+    for entry in entries:
+        await ami_watch.action({"Action": "Hangup", "Channel": entry["Channel"]})
+    return len(entries)
 
 
 def _port_of(contact: str) -> int:
@@ -47,9 +60,12 @@ async def test_tracker_equals_sipp_statistics_and_abandoned_callers_are_called_b
 ):
     core = engine.queue_manager.core
     passwords = json.loads(settings.pbx_secrets_file.read_text())["agents"]
-    # Callers of earlier tests in this session must be settled before the baseline, and the
-    # call-backs they are owed (no agent was ever free for them) must not take our agents.
-    await _until("earlier queue calls to settle", lambda: not core.open and not core.board.waiting)
+    # Callers of earlier tests in this session must be gone and settled before the baseline,
+    # and the call-backs they are owed (no agent was ever free) must not take our agents.
+    await _hang_up_waiting_callers(ami_watch)
+    await _until("earlier queue calls to settle", lambda: not core.open and not core.board.waiting,
+                 detail=lambda: (list(core.open.items())[:5], list(core.board.waiting.values())[:5],
+                                 len(core.open), len(core.board.waiting)))
     stashed = {uid: r for uid, r in core.book.requests.items() if not r.in_progress}
     for uid in stashed:
         del core.book.requests[uid]
