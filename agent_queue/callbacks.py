@@ -59,7 +59,10 @@ class CallbackBook:
     expired: int = 0
 
     def add(self, req: CallbackRequest) -> bool:
+        """One pending call-back per citizen: a caller who gave up three times is called once."""
         if not req.number or req.uniqueid in self.requests:
+            return False
+        if any(r.number == req.number for r in self.requests.values()):
             return False
         self.requests[req.uniqueid] = req
         return True
