@@ -7,6 +7,7 @@ prints), so the two code paths cannot drift apart.
 from __future__ import annotations
 
 import asyncio
+import wave
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hotline_merge import simulate
+from ivr.prompts import file_stem
 
 pytestmark = pytest.mark.pbx
 TZ = ZoneInfo("Asia/Shanghai")
@@ -23,16 +25,22 @@ def dry_run(plan, dnis: str, digits: str, at: datetime | None = None):
     return simulate.dry_run(plan, dnis, at=at or datetime.now(TZ), digits=digits).decision
 
 
-def _keys(digits: str) -> list[tuple[str, object]]:
+def _keys(digits: str, hold_ms: int = 8000) -> list[tuple[str, object]]:
     steps: list[tuple[str, object]] = [("pause", 1200)]
     for d in digits:
         steps += [("dtmf", d), ("pause", 700)]
-    return steps + [("pause", 8000)]
+    return steps + [("pause", hold_ms)]
 
 
-async def _one_call(sipp, ami_watch, number: str, digits: str, **kw):
+def prompt_ms(engine, prompt_id: str) -> int:
+    """How long a rendered prompt plays, so a silent caller stays on the line until it ends."""
+    with wave.open(str(engine.prompts.host_dir / f"{file_stem(prompt_id)}.wav")) as w:
+        return int(1000 * w.getnframes() / w.getframerate())
+
+
+async def _one_call(sipp, ami_watch, number: str, digits: str, hold_ms: int = 8000, **kw):
     mark = ami_watch.mark()
-    result = await sipp.call(number, steps=_keys(digits), **kw)
+    result = await sipp.call(number, steps=_keys(digits, hold_ms), **kw)
     assert result.failed == 0, result.stderr[-1500:]
     return mark, result
 
@@ -76,7 +84,8 @@ async def test_digits_reach_the_queue_the_dry_run_predicts(engine, ami_watch, si
 
 
 async def test_merged_number_announces_the_move_and_preselects_its_department(engine, ami_watch, sipp):
-    mark, _ = await _one_call(sipp, ami_watch, "12349", "")
+    mark, _ = await _one_call(sipp, ami_watch, "12349", "",
+                              hold_ms=prompt_ms(engine, "line.12349.transition") + 6000)
     join = (await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20))[0]
     played = [e["Command"] for e in ami_watch.since(mark, "AGIExecStart", Channel=join["Channel"])]
     assert any("line_12349_transition" in c for c in played)
@@ -117,7 +126,8 @@ async def test_after_hours_the_caller_leaves_a_voice_message_that_becomes_a_tick
     engine.calls.clock = lambda: night
     try:
         mark = ami_watch.mark()
-        result = await sipp.call("88880712", steps=[("pause", 9000)])
+        hold = prompt_ms(engine, "hours.7x12.after_hours") + 9000  # the message, then ~6 s of recording
+        result = await sipp.call("88880712", steps=[("pause", hold)], timeout_s=hold // 1000 + 60)
         assert result.failed == 0, result.stderr[-1500:]
     finally:
         engine.calls.clock = lambda: datetime.now(TZ)
