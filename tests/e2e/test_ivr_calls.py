@@ -170,7 +170,9 @@ async def test_engine_restart_mid_call_leaves_the_caller_in_the_fallback_queue(e
 
 async def test_two_hundred_concurrent_calls_through_menus_without_a_failure(engine, ami_watch, sipp):
     mark = ami_watch.mark()
-    result = await sipp.call("12345", steps=_keys("3"), calls=200, rate=20, limit=200, timeout_s=180)
+    # 10 new calls a second, each on the line ~28 s: all 200 are up at once after 20 s.
+    result = await sipp.call("12345", steps=_keys("3", hold_ms=20_000), calls=200, rate=10, limit=200,
+                             timeout_s=240)
     assert result.failed == 0 and result.successful == 200, result.stderr[-2000:]
     joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, count=200, timeout=60)
     routes = {e["Channel"]: e["Value"] for e in ami_watch.since(mark, "VarSet", Variable="IVR_ROUTE")}
