@@ -162,6 +162,7 @@ class Engine:
             client=self.ami,
             core=QueueCore(specs=agent_specs(self.dialplan.current), tracker=SlaTracker(), policy=ControlPolicy()),
             store=SlaStore(make_sessionmaker(self.db_engine)),
+            notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
         )
         await self.queue_manager.start()

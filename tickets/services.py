@@ -321,6 +321,15 @@ class TicketService:
                     visit.done_at = now
                     visit.next_attempt_at = None
 
+    async def note_callback(self, *, call_id: str, outcome: str, detail: str) -> None:
+        """agent_queue's TicketNotes: a call-back attempt goes on the history of the call's ticket."""
+        async with self.sessionmaker() as session:
+            row = await repo.get_by_call_id(session, call_id)
+        if row is None:
+            log.warning("call-back note for a call without a ticket", extra={"fields": {"call": call_id}})
+            return
+        await self.comment(row.id, note=f"回拨 {outcome}: {detail}".strip(), actor="queue")
+
     async def comment(self, ticket_id: int, *, note: str, actor: str) -> TicketView:
         """A note on the history without a status change (also the concurrency probe in tests)."""
         note = (note or "").strip()

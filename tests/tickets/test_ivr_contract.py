@@ -105,3 +105,14 @@ async def test_unknown_ticket_is_a_domain_error(service: TicketService) -> None:
     with pytest.raises(NoSuchTicket) as err:
         await service.mark_abandoned(999999, stage="x")
     assert err.value.error_id == "no-such-ticket"
+
+
+async def test_call_back_attempts_are_recorded_on_the_callers_ticket(service: TicketService) -> None:
+    ref = await service.open_from_call(
+        caller="13800000009", line_number="12345", department="", call_id="cb-1", route="agent"
+    )
+    await service.note_callback(call_id="cb-1", outcome="reached", detail="agent02")
+    await service.note_callback(call_id="no-such-call", outcome="reached", detail="agent02")  # ignored
+    view = await service.get(ref.id)
+    notes = [e.note for e in view.history if e.actor == "queue"]
+    assert notes == ["回拨 reached: agent02"]
