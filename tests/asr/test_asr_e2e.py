@@ -12,8 +12,6 @@ out again); with a Chinese model the shipped dialplan's own phrases are used.
 from __future__ import annotations
 
 import os
-import struct
-import subprocess
 import wave
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +22,7 @@ from asr_fakes import korean_model_path, silence, synthesize
 
 from hotline_merge.flow import CallFlow, Finish, NoInput, Played, SpeechHeard
 from ivr.prompts import file_stem
+from tests.support.audio import rtp_pcap
 
 pytestmark = [
     pytest.mark.pbx,
@@ -34,25 +33,6 @@ TZ = ZoneInfo("Asia/Shanghai")
 KOREAN_PHRASE = "병원 예약"  # test-only: mapped to 市人社局 below, which the Korean model cannot hear in Chinese
 CHINESE_PHRASE = "社保"
 DEPARTMENT = "市人社局"
-
-
-def rtp_pcap(pcm: bytes) -> bytes:
-    """8 kHz s16le PCM -> a pcap of G.711 u-law RTP (PT 0, 20 ms packets), what SIPp replays."""
-    ulaw = subprocess.run(
-        ["sox", "-t", "raw", "-r", "8000", "-e", "signed-integer", "-b", "16", "-c", "1", "-",
-         "-t", "raw", "-e", "u-law", "-b", "8", "-"],
-        input=pcm, capture_output=True, check=True,
-    ).stdout
-    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]  # Ethernet link type
-    for seq, i in enumerate(range(0, len(ulaw) - 159, 160)):
-        rtp = struct.pack(">BBHII", 0x80, 0, seq & 0xFFFF, seq * 160, 0x12345678) + ulaw[i : i + 160]
-        udp = struct.pack(">HHHH", 6000, 6002, 8 + len(rtp), 0) + rtp
-        ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), seq & 0xFFFF, 0, 64, 17, 0,
-                         bytes([10, 0, 0, 1]), bytes([10, 0, 0, 2])) + udp
-        frame = b"\x00\x11\x22\x33\x44\x55" + b"\x66\x77\x88\x99\xaa\xbb" + b"\x08\x00" + ip
-        usec = seq * 20_000
-        out.append(struct.pack("<IIII", usec // 1_000_000, usec % 1_000_000, len(frame), len(frame)) + frame)
-    return b"".join(out)
 
 
 def _wav_seconds(path: Path) -> float:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import wave
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from hotline_merge import simulate
 from ivr.prompts import file_stem
+from tests.support.audio import rtp_pcap, speech_pcm
 
 pytestmark = pytest.mark.pbx
 TZ = ZoneInfo("Asia/Shanghai")
@@ -119,15 +119,20 @@ async def test_hangup_in_the_menu_ends_cleanly_and_marks_the_ticket_abandoned(en
     assert ticket is not None and ticket.status == "abandoned"
 
 
-async def test_after_hours_the_caller_leaves_a_voice_message_that_becomes_a_ticket(engine, ami_watch, sipp):
+async def test_after_hours_the_caller_leaves_a_voice_message_that_becomes_a_ticket(engine, ami_watch, sipp, tmp_path):
     night = datetime(2026, 11, 24, 3, 0, tzinfo=TZ)
     expected = dry_run(engine.dialplan.current, "88880712", "", at=night)
     assert expected.action == "voicemail"
     engine.calls.clock = lambda: night
     try:
         mark = ami_watch.mark()
-        hold = prompt_ms(engine, "hours.7x12.after_hours") + 9000  # the message, then ~6 s of recording
-        result = await sipp.call("88880712", steps=[("pause", hold)], timeout_s=hold // 1000 + 60)
+        # Silence through the after-hours message, then the caller speaks for a few seconds.
+        lead = prompt_ms(engine, "hours.7x12.after_hours") / 1000 + 1.5
+        message = tmp_path / "message.pcap"
+        message.write_bytes(rtp_pcap(b"\0" * int(lead * 16000) + speech_pcm("我家楼下的路灯坏了三天了，请尽快修理。")))
+        hold = int(lead * 1000) + 15_000
+        result = await sipp.call("88880712", steps=[("audio", message), ("pause", hold)],
+                                 timeout_s=hold // 1000 + 60)
         assert result.failed == 0, result.stderr[-1500:]
     finally:
         engine.calls.clock = lambda: datetime.now(TZ)
@@ -139,7 +144,8 @@ async def test_after_hours_the_caller_leaves_a_voice_message_that_becomes_a_tick
     assert found is not None
     ticket = await engine.tickets.get(found.id)
     assert len(ticket.recordings) == 1
-    assert ticket.recordings[0].endswith(".wav") and Path(ticket.recordings[0]).stat().st_size > 44
+    with wave.open(ticket.recordings[0]) as w:  # the caller's words, not an empty file
+        assert w.getnframes() / w.getframerate() > 1.0
     assert not ami_watch.since(mark, "QueueCallerJoin", Channel=newch["Channel"])  # 7x24 lines never do this
 
 
