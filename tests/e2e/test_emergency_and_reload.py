@@ -8,7 +8,6 @@ invalid file is refused and leaves routing untouched.
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
 
@@ -41,7 +40,7 @@ async def test_an_emergency_word_transfers_the_caller_to_the_emergency_number(en
     pcap = tmp_path / "emergency.pcap"
     pcap.write_bytes(rtp_pcap(silence(lead) + synthesize(phrase, lang) + silence(2.0)))
     gateway_port = int(engine.settings.pbx.emergency_contact.rsplit(":", 1)[1])
-    gateway = await sipp.answer(gateway_port, calls=1, hold_ms=120_000)  # the caller hangs up first
+    gateway = await sipp.uas(gateway_port, calls=1, hold_ms=120_000)  # the caller hangs up first
     engine.dialplan.current = plan
     try:
         mark = ami_watch.mark()
@@ -51,10 +50,9 @@ async def test_an_emergency_word_transfers_the_caller_to_the_emergency_number(en
         dial = (await ami_watch.wait_for("DialBegin", since=mark, timeout=30))[0]
     finally:
         engine.dialplan.current = original
-        with contextlib.suppress(ProcessLookupError):
-            gateway.terminate()
-        await gateway.wait()
+        answered = await gateway.stop()
     assert dial["DialString"] == "120@emergency"
+    assert answered.successful == 1  # the gateway (SIPp) really took the transferred call
     channel = dial["Channel"]
     variables = {e["Variable"]: e["Value"] for e in ami_watch.since(mark, "VarSet", Channel=channel)}
     assert variables["IVR_ROUTE"] == "emergency"

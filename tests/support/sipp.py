@@ -370,13 +370,6 @@ class Sipp:
         ]
         return await self._run(args, scenario)
 
-    async def answer(self, port: int, *, calls: int, answer_after_ms: int = 0, hold_ms: int = 2000,
-                     timeout_s: int = 120, name: str = "uas") -> asyncio.subprocess.Process:
-        """Start a UAS on `port` (the PBX's gateway contact); await `.wait()` for its end."""
-        run = await self.uas(port, calls=calls, answer_after_ms=answer_after_ms, hold_ms=hold_ms,
-                             timeout_s=timeout_s, name=name)
-        return run.proc
-
     async def uas(self, port: int, *, calls: int, answer_after_ms: int = 0, hold_ms: int = 2000,
                   keys: str = "", key_gap_ms: int = 3000, ring_only: bool = False, timeout_s: int = 120,
                   name: str = "uas") -> UasRun:
