@@ -67,7 +67,7 @@ from agent_queue.exceptions import (
     AmiProtocolError,
     AmiTimeout,
 )
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

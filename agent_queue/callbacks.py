@@ -10,7 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from agent_queue.events import (
 )
 from agent_queue.sla import CallOutcome, Result, SlaTracker
 from agent_queue.state import AgentSpec, AgentState, Board
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

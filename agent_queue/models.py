@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from hotline.db import Base
+from infra.db import Base
 
 
 class QueueCallOutcomeRow(Base):

@@ -36,7 +36,7 @@ from agent_queue.exceptions import QueueError
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
 from agent_queue.state import AgentState
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

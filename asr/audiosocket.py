@@ -33,7 +33,7 @@ from asr.events import (
     UuidReceived,
 )
 from asr.exceptions import FrameError
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

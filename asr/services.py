@@ -46,7 +46,7 @@ from asr.events import (
 from asr.exceptions import ModelUnavailable, RecognizerOverloaded
 from asr.intent import IntentMatcher, IntentResult, default_matcher, matcher_from_dialplan
 from asr.recognizer import Decoded, RecognizerPool, load_pool
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger(__name__)
 

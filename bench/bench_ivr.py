@@ -66,9 +66,9 @@ sys.path.insert(0, str(ROOT))
 
 from config import Settings, load_settings  # noqa: E402
 from hotline import pbx  # noqa: E402
-from hotline.logs import setup_logging  # noqa: E402
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, Play, Played  # noqa: E402
 from hotline_merge.loader import load_dialplan  # noqa: E402
+from infra.logs import setup_logging  # noqa: E402
 from ivr.prompts import PromptLibrary  # noqa: E402
 from tests.support.ami_watch import AmiWatch  # noqa: E402
 from tests.support.sipp import Sipp  # noqa: E402

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
-from hotline.db import make_engine, make_sessionmaker  # noqa: E402
+from infra.db import make_engine, make_sessionmaker  # noqa: E402
 from tickets.calendar import load_calendar  # noqa: E402
 from tickets.db import upgrade  # noqa: E402
 from tickets.devpg import DevPostgres, pg_bindir  # noqa: E402

@@ -17,8 +17,8 @@ from typing import Any
 
 from config import Settings
 from hotline import pbx
-from hotline.db import make_engine, make_sessionmaker
-from hotline.logs import log_event
+from infra.db import make_engine, make_sessionmaker
+from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 

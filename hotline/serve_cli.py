@@ -8,7 +8,7 @@ from pathlib import Path
 
 from config import load_settings
 from hotline import pbx
-from hotline.logs import setup_logging
+from infra.logs import setup_logging
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from hotline.logs import log_event
+from infra.logs import log_event
 from ivr.exceptions import (
     AgiCommandFailed,
     AgiDeadChannel,

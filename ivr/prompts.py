@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.logs import log_event
+from infra.logs import log_event
 
 log = logging.getLogger("ivr.prompts")
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hotline.logs import log_event
 from hotline_merge.decision import RoutingDecision
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
+from infra.logs import log_event
 from ivr.agi import AgiChannel, Handler
 from ivr.exceptions import AgiDeadChannel, AgiHangup
 from ivr.prompts import PromptLibrary

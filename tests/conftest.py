@@ -6,6 +6,7 @@ Tests that need them are marked `pbx`; everything else runs without root or netw
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -70,10 +71,17 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def pbx(settings: Settings):
     from hotline import pbx as pbx_mod
 
-    pbx_mod.install(settings)
-    pbx_mod.start(settings)
-    yield settings
-    pbx_mod.stop(settings)
+    # One dev PBX per machine (SIP 5060, AMI 5038, one chroot): several checkouts testing at once
+    # take turns instead of fighting over the ports.
+    lock_path = Path(os.environ.get("HOTLINE_PBX_LOCK", "/tmp/hotline-pbx.lock"))
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        pbx_mod.install(settings)
+        pbx_mod.start(settings)
+        try:
+            yield settings
+        finally:
+            pbx_mod.stop(settings)
 
 
 @pytest.fixture(scope="session")

@@ -121,7 +121,7 @@ def _when(text: str | None, flag: str) -> datetime | None:
 
 
 async def cmd_export(args: argparse.Namespace) -> int:
-    from hotline.db import make_engine, make_sessionmaker
+    from infra.db import make_engine, make_sessionmaker
     from tickets.export import export_jsonl
 
     try:
@@ -147,7 +147,7 @@ async def cmd_export(args: argparse.Namespace) -> int:
 
 
 async def cmd_report(args: argparse.Namespace) -> int:
-    from hotline.db import make_engine, make_sessionmaker
+    from infra.db import make_engine, make_sessionmaker
     from tickets.reports import build_report, month_bounds
     from tickets.services import system_clock
 
@@ -192,7 +192,7 @@ async def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 async def cmd_token(args: argparse.Namespace) -> int:
-    from hotline.db import make_engine, make_sessionmaker
+    from infra.db import make_engine, make_sessionmaker
     from tickets.services import system_clock
     from tickets.tokens import TokenStore
 

@@ -10,7 +10,7 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.logs import mask_phone
+from infra.logs import mask_phone
 from tickets.models import Supervision, Ticket, TicketEvent
 from tickets.views import iso
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from hotline.db import make_engine, make_sessionmaker
+from infra.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
 from tickets.events import Notifier
 from tickets.policy import load_policy

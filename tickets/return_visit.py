@@ -15,7 +15,7 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from hotline.logs import log_event
+from infra.logs import log_event
 from tickets import repository as repo
 from tickets.deadlines import due_after
 from tickets.exceptions import InvalidInput

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.logs import log_event
+from infra.logs import log_event
 from tickets import repository as repo
 from tickets.calendar import WorkCalendar
 from tickets.deadlines import CST, dispatch_due, to_local

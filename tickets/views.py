@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hotline.logs import mask_phone
+from infra.logs import mask_phone
 from tickets.deadlines import CST
 from tickets.models import Supervision, Ticket, TicketEvent, TicketRecording
 

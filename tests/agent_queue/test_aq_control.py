@@ -172,7 +172,7 @@ def test_abandoned_caller_with_caller_id_is_owed_a_callback_but_not_a_short_one(
 
 
 def test_decisions_are_logged_with_masked_numbers(caplog: pytest.LogCaptureFixture) -> None:
-    from hotline.logs import MaskingFormatter
+    from infra.logs import MaskingFormatter
 
     core = _core()
     caplog.set_level("INFO")

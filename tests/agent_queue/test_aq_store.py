@@ -7,7 +7,7 @@ from pathlib import Path
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.services import SlaStore
 from agent_queue.sla import DAY, CallOutcome, Result, SlaTracker
-from hotline.db import make_engine, make_sessionmaker
+from infra.db import make_engine, make_sessionmaker
 
 
 async def test_restart_loses_no_history(tmp_path: Path) -> None:

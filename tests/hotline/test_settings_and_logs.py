@@ -1,7 +1,7 @@
 import pytest
 
 from config import ConfigError, load_settings
-from hotline.logs import mask_phone
+from infra.logs import mask_phone
 
 
 def test_env_overrides_file_and_types_are_checked():

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.db import make_engine, make_sessionmaker
+from infra.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
 from tickets.db import upgrade
 from tickets.devpg import DevPostgres, pg_bindir

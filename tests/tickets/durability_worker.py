@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from hotline.db import make_engine, make_sessionmaker
+from infra.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
 from tickets.policy import load_policy
 from tickets.services import TicketService

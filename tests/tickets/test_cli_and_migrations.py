@@ -104,7 +104,7 @@ async def test_upgrade_is_idempotent_and_matches_models(db_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from hotline.db import Base, make_engine
+    from infra.db import Base, make_engine
 
     engine = make_engine(db_url)
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hotline.db import make_engine
+from infra.db import make_engine
 from tickets import repository as repo
 from tickets.exceptions import IllegalTransition
 from tickets.services import TicketService

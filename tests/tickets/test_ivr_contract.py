@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hotline.db import make_engine, make_sessionmaker
+from infra.db import make_engine, make_sessionmaker
 from tickets import repository as repo
 from tickets.exceptions import IllegalTransition, InvalidInput, NoSuchTicket
 from tickets.services import TicketService

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.db import make_engine
+from infra.db import make_engine
 from tests.tickets.conftest import FakeClock, make_service
 from tickets.db import upgrade
 from tickets.services import TicketService

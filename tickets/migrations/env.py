@@ -1,4 +1,4 @@
-"""Alembic environment for every package's tables (they share `hotline.db.Base`).
+"""Alembic environment for every package's tables (they share `infra.db.Base`).
 
 Run through `tickets.db.upgrade(url)` (or `hotline tickets upgrade`); the URL comes from the
 Alembic config's `sqlalchemy.url`, set by the caller, never from a file here.
@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import tickets.models  # noqa: F401  (registers the tables)
-from hotline.db import Base, make_engine
+from infra.db import Base, make_engine
 
 try:  # the queue package adds its own tables (revision 0002_queue_stats)
     import agent_queue.models  # noqa: F401
