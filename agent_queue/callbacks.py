@@ -7,12 +7,34 @@ from __future__ import annotations
 
 import enum
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from infra.logs import log_event
 
 log = logging.getLogger(__name__)
+
+_SEPARATORS = re.compile(r"[\s().-]")
+
+
+def callback_number(raw: str | None) -> str | None:
+    """The number a call-back dials for this caller ID, or None when it cannot be dialled
+    (anonymous, withheld, 'unknown', SIPp's 'sipp', any non-numeric ID).
+
+    Stand-in for `infra.phone.canonical_number` (issue 11), the project's one caller-number
+    normalisation; this module switches to it when that lands (same contract)."""
+    if not raw:
+        return None
+    text = _SEPARATORS.sub("", raw)
+    digits = text.removeprefix("+")
+    if not digits.isdigit() or not 3 <= len(digits) <= 20:
+        return None
+    return text
+
+
+def can_call_back(raw: str | None) -> bool:
+    return callback_number(raw) is not None
 
 
 class CallbackKind(enum.Enum):
@@ -60,7 +82,7 @@ class CallbackBook:
 
     def add(self, req: CallbackRequest) -> bool:
         """One pending call-back per citizen: a caller who gave up three times is called once."""
-        if not req.number or req.uniqueid in self.requests:
+        if callback_number(req.number) is None or req.uniqueid in self.requests:
             return False
         if any(r.number == req.number for r in self.requests.values()):
             return False

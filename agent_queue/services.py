@@ -148,21 +148,16 @@ class QueueService:
                 await self.client.send({"Action": "QueuePenalty", "Queue": d.queue,
                                         "Interface": f"PJSIP/{d.agent_id}", "Penalty": str(d.penalty)})
             case OfferCallback():
-                # The queue's periodic announcement offers "press 1"; this marks the caller so
-                # the exit context knows the offer stands (dialplan reads HOTLINE_CALLBACK_OFFER).
-                await self._set_var(d.uniqueid, "HOTLINE_CALLBACK_OFFER", "1")
+                # Nothing to send: the queue's periodic announcement makes the offer ("press 1")
+                # and the exit context takes it for callers the IVR marked reachable
+                # (HOTLINE_CALLBACK_OK). The decision stays for the simulator's virtual hold.
+                pass
             case PlaceCallback():
                 task = asyncio.create_task(self._callback(d.request, d.agent_id))
                 self._background.add(task)
                 task.add_done_callback(self._background.discard)
             case DropCallback():
                 await self.notes.note_callback(call_id=d.request.uniqueid, outcome="expired", detail=d.reason)
-
-    async def _set_var(self, uniqueid: str, name: str, value: str) -> None:
-        waiting = self.core.board.waiting.get(uniqueid)
-        if waiting is None or not waiting.channel:
-            return  # already answered or gone
-        await self.client.send({"Action": "Setvar", "Channel": waiting.channel, "Variable": name, "Value": value})
 
     async def _callback(self, req: CallbackRequest, agent_id: str) -> None:
         """Agent first (it is free and reserved), then the citizen, bridged by the dialplan."""

@@ -186,6 +186,7 @@ class Engine:
                     log_event(log, f"periodic {name} failed", logging.ERROR, error=repr(exc))
 
     def _build_calls(self) -> None:
+        from agent_queue.callbacks import can_call_back
         from ivr.services import CallService
 
         layout = self._layout()
@@ -199,6 +200,7 @@ class Engine:
             recording_dir=layout.recording_dir,
             grammar=self.settings.asr.mode == "grammar",
             host_path=layout.host,
+            callback_reachable=can_call_back if self.queue_manager.core.policy.callbacks else None,
         )
 
     async def start_agi(self) -> None:

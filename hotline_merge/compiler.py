@@ -17,7 +17,7 @@ from typing import Any
 
 from hotline_merge.loader import load_dialplan
 from hotline_merge.models import Dialplan, Line, Queue
-from hotline_merge.prompts import prompt_catalog
+from hotline_merge.prompts import PBX_SOUNDS, prompt_catalog
 from hotline_merge.registry import Registry, registry_of
 
 EXTENSIONS_FILE = "hotline-extensions.conf"
@@ -139,7 +139,21 @@ def _queue_section(name: str, queue: Queue, members: list[tuple[str, int, str]],
         f"retry = {queue.retry_s}\n",
         f"wrapuptime = {queue.wrapup_s}\n",
         f"maxlen = {queue.max_callers}\n",
-        f"announce-frequency = {queue.announce_frequency_s}\n",
+        # Asterisk's own position / hold-time / thank-you sounds are English: off. Waiting callers
+        # hear the Mandarin hold prompt instead, with the call-back offer (key 1 leaves the queue
+        # into hotline-queue-exit, which keeps the caller's place).
+        "announce-frequency = 0\n",
+        "announce-position = no\n",
+        "announce-holdtime = no\n",
+        "queue-thankyou =\n",
+    ]
+    if queue.announce_frequency_s:
+        lines += [
+            f"periodic-announce = {PBX_SOUNDS['queue.hold']}\n",
+            f"periodic-announce-frequency = {queue.announce_frequency_s}\n",
+        ]
+    lines += [
+        "context = hotline-queue-exit\n",
         # Callers wait even when no seat is logged in: a queued call is never dropped by the PBX.
         "joinempty = yes\n",
         "leavewhenempty = no\n",

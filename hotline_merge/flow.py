@@ -13,6 +13,7 @@ who cannot work the menu must still reach a person.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -137,9 +138,20 @@ def transition_text(lines: list[Line], day: dt.date) -> str | None:
     return None
 
 
+_SPEECH_INVITATION = re.compile(r"[^。！？]*(?:直接说|请说|说出)[^。！？]*[。！？]?")
+
+
+def keypad_text(prompt: str) -> str:
+    """A menu prompt without its sentences inviting the caller to speak (speech is off)."""
+    return _SPEECH_INVITATION.sub("", prompt).strip() or prompt
+
+
 class CallFlow:
-    def __init__(self, dialplan: Dialplan, dnis: str, at: dt.datetime) -> None:
+    def __init__(self, dialplan: Dialplan, dnis: str, at: dt.datetime, *, speech: bool = True) -> None:
+        """speech: the engine can listen (a model is loaded); without it no prompt invites
+        callers to speak and menus collect keys only."""
         self._plan = dialplan
+        self._speech = speech
         self._reg = registry_of(dialplan)
         self._dnis = dnis
         self._lines = self._reg.lines_for(dnis)
@@ -153,6 +165,7 @@ class CallFlow:
         self._waiting: _Waiting | None = None
         self._menus: list[str] = []
         self._failures = 0
+        self._silences = 0
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -248,7 +261,9 @@ class CallFlow:
         if line.mode != "main":
             self._department = line.department
         if line.mode == "merged":
-            return [self._decide(action="queue", queue=self._reg.general_queue, route="merged")]
+            # Chosen from a shared number's menu: say that the call is being put through.
+            hint = self._transfer_prompt() if self._menus else []
+            return hint + [self._decide(action="queue", queue=self._reg.general_queue, route="merged")]
         if line.menu is not None:
             return self._enter_menu(line.menu)
         return [self._decide(action="queue", queue=self._reg.line_queue(line), route=line.mode)]
@@ -261,12 +276,29 @@ class CallFlow:
     def _enter_menu(self, menu_id: str) -> list[_Pending]:
         self._menus.append(menu_id)
         self._failures = 0
+        self._silences = 0
         return [self._collect_menu()]
 
     def _collect_menu(self) -> Collect:
         menu = self._menu()
         self._waiting = _Waiting("menu", menu.id)
+        if menu.speech and not self._speech:
+            return Collect(f"menu.{menu.id}.keypad", keypad_text(menu.prompt), 1, menu.timeout_s, False)
         return Collect(f"menu.{menu.id}", menu.prompt, 1, menu.timeout_s, menu.speech)
+
+    def _on_silence(self) -> list[_Pending]:
+        """A silent caller hears the menu once and a short re-prompt, then goes to an agent:
+        callers who cannot or do not press keys must not sit through the menu three times."""
+        menu = self._menu()
+        self._silences += 1
+        self._failures += 1
+        if self._silences > 1:
+            return self._agent(route="agent-after-silence")
+        if self._failures > menu.retries:
+            return self._agent(route="agent-after-retries")
+        self._waiting = _Waiting("menu", menu.id)
+        return [Collect("prompt.timeout", self._plan.settings.prompts.timeout, 1, menu.timeout_s,
+                        menu.speech and self._speech)]
 
     def _back(self) -> list[_Pending]:
         if len(self._menus) > 1:
@@ -288,13 +320,13 @@ class CallFlow:
 
     def _on_menu(self, event: Event) -> list[_Pending]:
         if isinstance(event, NoInput):
-            return self._fail(invalid=False)
+            return self._on_silence()
         if isinstance(event, SpeechHeard):
             return self._on_speech(event)
         assert isinstance(event, DigitsEntered)
         digits = event.digits.strip()
         if not digits:
-            return self._fail(invalid=False)
+            return self._on_silence()
         if digits == "0":
             return self._agent()
         if digits == "*":

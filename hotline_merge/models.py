@@ -280,6 +280,17 @@ class Prompts(_Model):
         "您反映的是紧急情况，正在为您转接{number}。", description="{number} is replaced"
     )
     handoff: Prompt = Field("正在为您转接{department}，请稍候。", description="{department} is replaced")
+    # Played by Asterisk itself (dialplan and queues), also while the engine is down.
+    hold: Prompt = Field("您好，这里是12345热线，正在为您转接人工服务，请不要挂机。",
+                         description="answered by the PBX alone (engine down), before the fallback queue")
+    queue_hold: Prompt = Field(
+        "现在座席全忙，请您耐心等候。如需稍后给您回电，请按1，我们会按您现在的排队顺序回电。",
+        description="repeated to callers waiting in a queue (periodic announcement)",
+    )
+    fallback_hold: Prompt = Field("现在座席全忙，请您耐心等候，请不要挂机。",
+                                  description="repeated in the fallback queue, which offers no call-back")
+    callback_accepted: Prompt = "好的，已为您保留排队顺序，轮到您时座席会给您回电，请挂机等候。"
+    callback_unavailable: Prompt = "对不起，您的来电没有显示可以回拨的号码，无法为您回电，请继续等候。"
 
 
 class Settings(_Model):

@@ -5,9 +5,32 @@ The ids are the ones flow.py emits; a test walks the flows and holds the two in 
 
 from __future__ import annotations
 
-from hotline_merge.flow import fill
+from hotline_merge.flow import fill, keypad_text
 from hotline_merge.models import Dialplan
 from hotline_merge.registry import registry_of
+
+# Prompts Asterisk plays itself (dialplan, queues.conf), by sound name relative to its sounds
+# directory: the engine's prompt library renders prompt id "queue.hold" to sounds/hotline/queue_hold.
+PBX_SOUNDS = {
+    "pbx.hold": "hotline/pbx_hold",
+    "queue.hold": "hotline/queue_hold",
+    "queue.fallback_hold": "hotline/queue_fallback_hold",
+    "callback.accepted": "hotline/callback_accepted",
+    "callback.unavailable": "hotline/callback_unavailable",
+}
+
+
+def pbx_prompts(dialplan: Dialplan) -> dict[str, str]:
+    """The prompts of PBX_SOUNDS with their texts: rendered before Asterisk starts, so they
+    play while the engine is down."""
+    p = dialplan.settings.prompts
+    return {
+        "pbx.hold": p.hold,
+        "queue.hold": p.queue_hold,
+        "queue.fallback_hold": p.fallback_hold,
+        "callback.accepted": p.callback_accepted,
+        "callback.unavailable": p.callback_unavailable,
+    }
 
 
 def prompt_catalog(dialplan: Dialplan) -> dict[str, str]:
@@ -19,10 +42,13 @@ def prompt_catalog(dialplan: Dialplan) -> dict[str, str]:
         "prompt.selfservice_offer": p.selfservice_offer,
         "prompt.explain_offer": p.explain_offer,
         "prompt.progress_entry": p.progress_entry,
+        **pbx_prompts(dialplan),
     }
     for menu in dialplan.menus:
         out[f"menu.{menu.id}"] = menu.prompt
         out[f"menu.{menu.id}.invalid"] = menu.invalid_prompt
+        if menu.speech:
+            out[f"menu.{menu.id}.keypad"] = keypad_text(menu.prompt)
     for number, lines in reg.lines_by_number.items():
         for line in lines:
             if line.transition is not None:

@@ -84,6 +84,7 @@ class CallService:
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 3.0,
         grammar: bool = True,
+        callback_reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.dialplan = dialplan
         self.prompts = prompts
@@ -97,6 +98,8 @@ class CallService:
         self.db_timeout = db_timeout
         # Grammar mode (the plan's phrases + [unk]) is far cheaper and, for intents, more accurate.
         self.grammar = grammar
+        # Whether a caller ID can be called back (the queue manager's rule); None: no call-backs.
+        self.callback_reachable = callback_reachable
         self.stats = CallStats()
 
     def handlers(self) -> dict[str, Handler]:
@@ -107,7 +110,8 @@ class CallService:
         req = agi.request
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
-        flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        flow = CallFlow(self.dialplan.current, dnis, at=self.clock(),
+                        speech=self.speech is not None and self.speech.available)
         await agi.answer()
         step: Any = flow.start()
         stage = "start"
@@ -224,6 +228,9 @@ class CallService:
                 await agi.set_variable(d.ticket_variable, ref.number)
             await agi.set_variable("IVR_DEPARTMENT", d.department or "")
             await agi.set_variable("IVR_QUEUE", d.queue or "")
+            if self.callback_reachable is not None and self.callback_reachable(req.callerid):
+                # The queue's exit context accepts key 1 (call-back keeping the place) only then.
+                await agi.set_variable("HOTLINE_CALLBACK_OK", "1")
             await agi.set_variable("IVR_ACTION", "queue")
             self.stats.queued += 1
             return
