@@ -239,7 +239,8 @@ class QueueCore:
             requested_at=now, due_by=now + p.auto_callback_within_s,
         )
         if self.book.add(req):
-            self._log("abandoned caller owed a call-back", queue=call.queue, call=uid, number=dial,
+            # DEBUG: every caller who gives up is owed one; the attempt itself is logged at INFO.
+            log_event(log, "abandoned caller owed a call-back", logging.DEBUG, queue=call.queue, call=uid, number=dial,
                       reason=f"hung up after {waited:.0f}s with caller ID", due_in_s=p.auto_callback_within_s)
 
     # -- control -------------------------------------------------------------------------
