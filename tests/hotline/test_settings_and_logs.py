@@ -50,3 +50,16 @@ def test_relative_paths_are_anchored_to_the_project(tmp_path):
 )
 def test_mask_phone(text, masked):
     assert mask_phone(text) == masked
+
+
+def test_engine_start_logging_has_no_alembic_plugin_lines(tmp_path):
+    """What `hotline serve` prints while migrating: alembic's 'setup plugin' INFO lines are gone."""
+    import subprocess
+    import sys
+
+    code = ("from infra.logs import setup_logging; setup_logging('INFO'); from tickets.db import upgrade_sync; "
+            f"upgrade_sync('sqlite+aiosqlite:///{tmp_path / 'h.db'}')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "Running upgrade" in run.stderr  # the migration lines worth reading stay
+    assert "setup plugin" not in run.stderr
