@@ -281,7 +281,7 @@ class Prompts(_Model):
     )
     handoff: Prompt = Field("正在为您转接{department}，请稍候。", description="{department} is replaced")
     # Played by Asterisk itself (dialplan and queues), also while the engine is down.
-    hold: Prompt = Field("您好，这里是12345热线，正在为您转接人工服务，请不要挂机。",
+    hold: Prompt = Field("您好，正在为您转接人工服务，请稍候。",
                          description="answered by the PBX alone (engine down), before the fallback queue")
     queue_hold: Prompt = Field(
         "现在座席全忙，请您耐心等候。如需稍后给您回电，请按1，我们会按您现在的排队顺序回电。",

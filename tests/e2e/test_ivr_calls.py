@@ -154,15 +154,15 @@ async def test_a_failing_database_still_leaves_the_caller_in_a_queue(engine, ami
         raise OSError("database is gone")
 
     monkeypatch.setattr(engine.tickets, "open_from_call", broken)
-    mark, _ = await _one_call(sipp, ami_watch, "12345", "0")
+    mark, _ = await _one_call(sipp, ami_watch, "12345", "0", hold_ms=prompt_ms(engine, "pbx.hold") + 8000)
     join = (await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20))[0]
     assert join["Queue"] == "hotline-general"  # the line's compiled fallback queue
-    assert _vars(ami_watch, mark, join["Channel"])["IVR_ROUTE"].startswith("fallback:")
+    assert _vars(ami_watch, mark, join["Channel"])["IVR_ROUTE"] == "fallback:no-decision"
 
 
 async def test_engine_restart_mid_call_leaves_the_caller_in_the_fallback_queue(engine, ami_watch, sipp):
     mark = ami_watch.mark()
-    call = asyncio.create_task(sipp.call("12345", steps=[("pause", 6000)]))
+    call = asyncio.create_task(sipp.call("12345", steps=[("pause", 6000 + prompt_ms(engine, "pbx.hold"))]))
     await ami_watch.wait_for("AGIExecStart", since=mark, timeout=15,
                              where=lambda e: "menu_main" in e.get("Command", ""))
     await engine.stop_agi(grace=0)  # the engine dies mid-menu
