@@ -7,30 +7,18 @@ from __future__ import annotations
 
 import enum
 import logging
-import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 
 log = logging.getLogger(__name__)
 
-_SEPARATORS = re.compile(r"[\s().-]")
-
-
 def callback_number(raw: str | None) -> str | None:
-    """The number a call-back dials for this caller ID, or None when it cannot be dialled
-    (anonymous, withheld, 'unknown', SIPp's 'sipp', any non-numeric ID).
-
-    Stand-in for `infra.phone.canonical_number` (issue 11), the project's one caller-number
-    normalisation; this module switches to it when that lands (same contract)."""
-    if not raw:
-        return None
-    text = _SEPARATORS.sub("", raw)
-    digits = text.removeprefix("+")
-    if not digits.isdigit() or not 3 <= len(digits) <= 20:
-        return None
-    return text
+    """The number a call-back dials for this caller ID (the project's one canonical form), or
+    None when it cannot be dialled: anonymous, withheld, 'unknown', SIPp's 'sipp', non-numeric."""
+    return canonical_number(raw)
 
 
 def can_call_back(raw: str | None) -> bool:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import re
 import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -373,20 +375,34 @@ def write_config(settings: Settings, layout: Layout | None = None,
 MANDARIN = "zh"  # CHANNEL(language) of callers; see asterisk/templates/extensions.conf
 
 
-def write_silence(layout: Layout) -> Path:
-    """sounds/zh/silence/1: the engine's GET DATA without a prompt plays it; with the callers'
-    language zh it is found here, never in the English core sounds."""
-    target = layout.host(f"{layout.data_dir}/sounds/{MANDARIN}/silence/1.wav")
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(".1.wav.tmp")
-        with wave.open(str(tmp), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(b"\0\0" * 8000)
-        tmp.replace(target)
-    return target
+def _tone(seconds: float, hz: float) -> bytes:
+    samples = (round(8000 * 0.3 * math.sin(2 * math.pi * hz * n / 8000)) if hz else 0
+               for n in range(int(8000 * seconds)))
+    return b"".join(struct.pack("<h", v) for v in samples)
+
+
+# Language-neutral sounds Asterisk itself plays to callers: GET DATA without a prompt plays
+# silence/1, RECORD FILE's BEEP plays beep. With the callers' language zh they are found here,
+# never in Asterisk's English core sounds.
+_NEUTRAL_SOUNDS = {"silence/1": (1.0, 0.0), "beep": (0.25, 1000.0)}
+
+
+def write_silence(layout: Layout) -> list[Path]:
+    """sounds/zh/silence/1 and sounds/zh/beep (written once)."""
+    out = []
+    for name, (seconds, hz) in _NEUTRAL_SOUNDS.items():
+        target = layout.host(f"{layout.data_dir}/sounds/{MANDARIN}/{name}.wav")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(_tone(seconds, hz))
+            tmp.replace(target)
+        out.append(target)
+    return out
 
 
 def render_pbx_prompts(settings: Settings, layout: Layout, progress: Progress = _stderr_progress) -> bool:

@@ -12,8 +12,8 @@ def test_ids_that_cannot_be_dialled_have_no_call_back_number(raw: str) -> None:
     assert callback_number(raw) is None
 
 
-@pytest.mark.parametrize(("raw", "number"), [("13800138000", "13800138000"), ("+86 138-0013-8000", "+8613800138000"),
-                                             ("(0935) 2253337", "09352253337")])
+@pytest.mark.parametrize(("raw", "number"), [("13800138000", "+8613800138000"), ("+86 138-0013-8000", "+8613800138000"),
+                                             ("(0935) 2253337", "+869352253337")])
 def test_dialable_ids_are_normalised(raw: str, number: str) -> None:
     assert callback_number(raw) == number
 
@@ -44,4 +44,4 @@ def test_withheld_callers_who_give_up_or_press_1_are_owed_nothing() -> None:
             continue
         core.on_event(CallerAbandonedEvent(queue=q, uniqueid=uid, caller_id=number, hold_time=40, position=1,
                                            original_position=1), 40)
-    assert [r.number for r in core.book.requests.values()] == ["13800138000"]
+    assert [r.number for r in core.book.requests.values()] == ["+8613800138000"]

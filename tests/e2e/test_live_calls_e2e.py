@@ -180,7 +180,7 @@ async def test_pressing_1_in_the_queue_books_a_call_back_that_keeps_the_place_an
         v = _vars(ami_watch, mark, channel)
         assert v["HOTLINE_CALLBACK_OK"] == "1" and v["HOTLINE_CALLBACK"] == "1"
         await _until("the call-back to be booked", lambda: uid in core.book.requests, timeout=10)
-        assert core.book.requests[uid].number == number
+        assert core.book.requests[uid].number == "+86" + number  # canonical_number's form
         assert not ami_watch.since(mark, "QueueCallerAbandon", Uniqueid=uid)  # left by the key, not given up
         answered_before = core.tracker.figures(time.time()).answered
 
@@ -287,3 +287,19 @@ async def test_a_queued_call_costs_one_info_line(engine, ami_watch, sipp, caplog
     about = [r for r in caplog.records if r.levelno == logging.INFO
              and join["Uniqueid"] in " ".join(str(v) for v in getattr(r, "fields", {}).values())]
     assert [r.getMessage() for r in about] == ["routing decision"]
+
+
+async def test_the_after_hours_beep_is_not_from_the_english_sound_set(engine, ami_watch, sipp, played):
+    night = datetime(2026, 11, 24, 3, 0, tzinfo=TZ)
+    engine.calls.clock = lambda: night
+    try:
+        mark = ami_watch.mark()
+        hold = prompt_ms(engine, "hours.7x12.after_hours") + 4000
+        result = await sipp.call("88880712", steps=[("pause", hold)], timeout_s=60, name="uac-after-hours")
+        assert result.failed == 0, result.stderr[-1500:]
+    finally:
+        engine.calls.clock = lambda: datetime.now(TZ)
+    channel = (await ami_watch.wait_for("Newchannel", since=mark, timeout=10))[0]["Channel"]
+    await ami_watch.wait_for("Hangup", since=mark, timeout=20, Channel=channel)
+    files = played.assert_mandarin(channel)
+    assert "beep" in files and played.source("beep.slin", "zh") == "zh"
