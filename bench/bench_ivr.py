@@ -64,6 +64,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent_queue import actions  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from hotline import pbx  # noqa: E402
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, Play, Played  # noqa: E402
@@ -469,7 +470,7 @@ class Bench:
     async def channels_up(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while True:
-            status = await self.ami.action({"Action": "CoreStatus"})
+            status = await self.ami.action(actions.core_status())
             up = int(status.get("CoreCurrentCalls", "0") or 0)
             if up == 0 or time.monotonic() > deadline:
                 return up
@@ -482,7 +483,7 @@ class Bench:
         up = await self.channels_up(timeout)
         if up:
             progress(f"{up} channel(s) still up {timeout:.0f} s after SIPp's hangup: hanging them up")
-            await self.ami.action({"Action": "Hangup", "Channel": "/^PJSIP/"}, timeout=30)
+            await self.ami.action(actions.hangup(channel="/^PJSIP/"), timeout=30)
             if left := await self.channels_up(30):
                 progress(f"warning: {left} channel(s) still up after the AMI Hangup")
         return up
@@ -660,7 +661,7 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
         bench_pbx.start(bench_conf(journey, rtt_commands=args.rtt_commands, script=script))
         await ami.connect("127.0.0.1", settings.ami.port, settings.ami.username, settings.ami_secret())
         # The queue joins are all this reader needs; fewer events keep its CPU out of the figures.
-        await ami.action({"Action": "Events", "EventMask": "agent"})
+        await ami.action(actions.events("agent"))
         sipp_dir = var_dir / "sipp"
         sipp_dir.mkdir()
         bench = Bench(args, settings, journey, Sipp(sipp_dir, pbx_port=settings.pbx.sip_port), ami, bench_pbx)
