@@ -17,7 +17,7 @@ import asr.cli
 import hotline_merge.cli
 import tickets.cli
 from config import ConfigError
-from hotline import pbx_cli, serve_cli
+from hotline import pbx_cli, schema, serve_cli
 from hotline_merge.models import Dialplan
 from hotline_merge.simulate import TextMatcher
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     pbx_cli.register(sub)
     hotline_merge.cli.register(sub, text_matcher=speech_text_matcher)
     asr.cli.register(sub)
-    tickets.cli.register(sub)
+    tickets.cli.register(sub, upgrade=schema.upgrade)
     agent_queue.cli.register(sub)
     return parser
 

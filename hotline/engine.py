@@ -27,6 +27,7 @@ from agent_queue.state import AgentSpec
 from asr.services import SpeechService, build_speech_service
 from config import Settings
 from hotline import pbx
+from hotline.schema import upgrade
 from hotline_merge.exceptions import DialplanInvalid
 from hotline_merge.loader import load_dialplan
 from hotline_merge.models import Dialplan
@@ -39,7 +40,6 @@ from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 from ivr.services import CallService
 from tickets.calendar import load_calendar
-from tickets.db import upgrade
 from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
 from tickets.services import TicketService
