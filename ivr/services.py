@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 from hotline_merge.decision import RoutingDecision
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
 from infra.logs import log_event
-from ivr.agi import AgiChannel, Handler
+from ivr.agi import AgiChannel, AgiRequest, Handler
 from ivr.channel_vars import ChannelVar, IvrAction
 from ivr.exceptions import AgiDeadChannel, AgiHangup
-from ivr.prompts import PromptLibrary
+from ivr.ports import DialplanPort, PromptPort, SpeechPort, TicketPort, TicketRefLike, VisitPort
 
 log = logging.getLogger("ivr.calls")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -74,11 +74,11 @@ class CallService:
     def __init__(
         self,
         *,
-        dialplan: Any,  # DialplanHolder: .current is swapped on reload
-        prompts: PromptLibrary,
-        tickets: Any,
-        visits: Any = None,
-        speech: Any = None,
+        dialplan: DialplanPort,
+        prompts: PromptPort,
+        tickets: TicketPort,
+        visits: VisitPort | None = None,
+        speech: SpeechPort | None = None,
         emergency_dial: str = "PJSIP/{number}@emergency",
         recording_dir: str = "/var/spool/asterisk/hotline-recordings",
         host_path: Callable[[str], Path] = Path,
@@ -281,7 +281,7 @@ class CallService:
         await agi.set_variable(ChannelVar.ACTION, IvrAction.DONE)
 
     # ------------------------------------------------------------------ tickets
-    async def _open_ticket(self, req: Any, d: RoutingDecision) -> Any:
+    async def _open_ticket(self, req: AgiRequest, d: RoutingDecision) -> TicketRefLike | None:
         return await self._safe_ticket(
             "open",
             self.tickets.open_from_call(caller=req.callerid, line_number=d.line_number,
