@@ -33,17 +33,13 @@ from agent_queue.control import (
     SetPenalty,
 )
 from agent_queue.events import AmiEvent, OriginateFinishedEvent
-from agent_queue.exceptions import QueueError
+from agent_queue.exceptions import DialFailed, QueueError
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
 from agent_queue.state import AgentState
 from infra.logs import log_event
 
 log = logging.getLogger(__name__)
-
-
-class DialFailed(QueueError):
-    error_id = "dial-failed"
 
 
 class SlaStore:

@@ -35,6 +35,7 @@ from hotline_merge.prompts import prompt_catalog as prompt_texts
 from hotline_merge.registry import registry_of
 from hotline_merge.reload import reload_dialplan
 from infra.db import make_engine, make_sessionmaker
+from infra.errors import DomainError
 from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
@@ -68,8 +69,10 @@ def agent_specs(plan: Dialplan) -> list[AgentSpec]:
     ]
 
 
-class EngineError(Exception):
+class EngineError(DomainError):
     """The engine cannot start; the message names what is wrong."""
+
+    error_id = "engine-start-failed"
 
 
 @dataclass

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from config import Settings
 from config.settings import PROJECT_ROOT
+from infra.errors import DomainError
 
 TEMPLATES = PROJECT_ROOT / "asterisk" / "templates"
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
@@ -51,8 +52,10 @@ GENERATED_FILES = (
 Progress = Callable[[str], None]
 
 
-class PbxError(Exception):
+class PbxError(DomainError):
     """The dev PBX cannot be installed or run; the message says why and what to do."""
+
+    error_id = "pbx-failed"
 
 
 def _stderr_progress(msg: str) -> None:
