@@ -77,3 +77,16 @@ def test_the_engine_passes_the_dialplans_interface_to_the_queue_manager() -> Non
     specs = {s.id: s for s in agent_specs(plan)}
     assert specs[first.id].interface == "PJSIP/desk-a"
     assert all(specs[a.id].interface == a.interface for a in plan.agents if a.id in specs)
+
+
+def test_every_modelled_event_field_names_its_header() -> None:
+    import dataclasses
+
+    from agent_queue import events
+
+    modelled = [c for c in vars(events).values() if isinstance(c, type) and issubclass(c, events.AmiEvent)
+                and c.ami_name]
+    assert len(modelled) == 21
+    assert {c.ami_name.lower() for c in modelled} == set(events._PARSERS)
+    missing = [f"{c.__name__}.{f.name}" for c in modelled for f in dataclasses.fields(c) if "ami" not in f.metadata]
+    assert missing == []
