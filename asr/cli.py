@@ -1,8 +1,9 @@
 """`hotline intent`, `hotline asr check`, `hotline asr fetch-model`, `hotline suggest`.
 
-The matcher modules are imported inside the handlers that need them: `asr.intent` loads
-pypinyin's phrase dictionary (`python -X importtime -c "import asr.intent"`: 0.45 s cumulative),
-which `hotline --help` and every other subcommand would otherwise pay.
+The speech modules are imported inside the handlers that need them, measured with
+`python -X importtime -c "import asr.intent"` (pypinyin's phrase dictionary: 0.45 s cumulative)
+and `... -c "import asr.recognizer"` (vosk and jieba: 0.20 s): `hotline --help` and every other
+subcommand would otherwise pay for them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from asr.exceptions import ModelFetchFailed, ModelUnavailable
-from asr.recognizer import check_model, fetch_model
 from config import load_settings
 from hotline_merge.loader import load_dialplan
 
@@ -78,6 +78,8 @@ def _intent(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from asr.recognizer import check_model  # lazy: see the module docstring
+
     settings = load_settings(Path(args.config) if args.config else None)
     path = args.model or settings.asr.vosk_model
     if not path:
@@ -101,6 +103,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from asr.recognizer import fetch_model  # lazy: see the module docstring
+
     settings = load_settings(Path(args.config) if args.config else None)
     dest = Path(args.dest) if args.dest else settings.var_dir / "models"
     try:

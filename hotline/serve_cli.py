@@ -8,6 +8,7 @@ from pathlib import Path
 
 from config import load_settings
 from hotline import pbx
+from hotline.pbx_cli import print_accounts
 from infra.logs import setup_logging
 
 
@@ -52,8 +53,6 @@ async def _serve(args: argparse.Namespace) -> int:
 
 
 def _print_welcome(settings) -> None:  # noqa: ANN001
-    from hotline.pbx_cli import print_accounts
-
     out = sys.stdout
     print("\n12345 hotline is up.", file=out)
     print_accounts(settings, out)
