@@ -36,7 +36,7 @@ from agent_queue.events import AmiEvent, OriginateFinishedEvent
 from agent_queue.exceptions import DialFailed, QueueError
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
-from agent_queue.state import AgentState
+from agent_queue.state import AgentState, default_interface
 from infra.logs import log_event
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ class QueueService:
     def _interface(self, agent_id: str) -> str:
         """The agent's device as the roster (the dialplan's agents[].interface) spells it."""
         agent = self.core.board.agents.get(agent_id)
-        return agent.spec.interface if agent is not None else f"PJSIP/{agent_id}"
+        return agent.spec.interface if agent is not None else default_interface(agent_id)
 
     async def _set_var(self, uniqueid: str, name: str, value: str) -> None:
         waiting = self.core.board.waiting.get(uniqueid)

@@ -51,6 +51,11 @@ _API_MOVES: dict[AgentState, frozenset[AgentState]] = {
 }
 
 
+def default_interface(agent_id: str) -> str:
+    """The device of an agent the dialplan gives no interface: its PJSIP endpoint."""
+    return f"PJSIP/{agent_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
     """Configuration of one seat (data, from the roster file)."""
@@ -65,7 +70,7 @@ class AgentSpec:
     @property
     def interface(self) -> str:
         """The one spelling of the agent's Asterisk device (queue member, callback origination)."""
-        return self.device or f"PJSIP/{self.id}"
+        return self.device or default_interface(self.id)
 
     @property
     def home_queue(self) -> str:
