@@ -283,7 +283,9 @@ class CallFlow:
         menu = self._menu()
         self._waiting = _Waiting("menu", menu.id)
         if menu.speech and not self._speech:
-            return Collect(f"menu.{menu.id}.keypad", keypad_text(menu.prompt), 1, menu.timeout_s, False)
+            text = keypad_text(menu.prompt)
+            prompt_id = f"menu.{menu.id}.keypad" if text != menu.prompt else f"menu.{menu.id}"
+            return Collect(prompt_id, text, 1, menu.timeout_s, False)
         return Collect(f"menu.{menu.id}", menu.prompt, 1, menu.timeout_s, menu.speech)
 
     def _on_silence(self) -> list[_Pending]:

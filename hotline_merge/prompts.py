@@ -47,7 +47,7 @@ def prompt_catalog(dialplan: Dialplan) -> dict[str, str]:
     for menu in dialplan.menus:
         out[f"menu.{menu.id}"] = menu.prompt
         out[f"menu.{menu.id}.invalid"] = menu.invalid_prompt
-        if menu.speech:
+        if menu.speech and keypad_text(menu.prompt) != menu.prompt:
             out[f"menu.{menu.id}.keypad"] = keypad_text(menu.prompt)
     for number, lines in reg.lines_by_number.items():
         for line in lines:

@@ -57,7 +57,7 @@ def test_engine_start_logging_has_no_alembic_plugin_lines(tmp_path):
     import subprocess
     import sys
 
-    code = ("from infra.logs import setup_logging; setup_logging('INFO'); from tickets.db import upgrade_sync; "
+    code = ("from infra.logs import setup_logging; setup_logging('INFO'); from hotline.schema import upgrade_sync; "
             f"upgrade_sync('sqlite+aiosqlite:///{tmp_path / 'h.db'}')")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
