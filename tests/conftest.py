@@ -10,6 +10,7 @@ import fcntl
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from config import Settings, load_settings
 from tests.support.ami_watch import AmiWatch
 from tests.support.models import korean_model_path
 from tests.support.sipp import Sipp
+from tickets.devpg import DevPostgres, pg_bindir
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -105,3 +107,17 @@ async def ami_watch(pbx: Settings):
 @pytest.fixture(scope="session")
 def sipp(tmp_path_factory: pytest.TempPathFactory, pbx: Settings) -> Sipp:
     return Sipp(tmp_path_factory.mktemp("sipp"), pbx_port=pbx.pbx.sip_port)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[DevPostgres]:
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's postgresql to run these"
+        )
+    server = DevPostgres(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -271,6 +271,7 @@ class TicketService:
             row = await repo.lock(session, ticket_id)
             outcome = apply(repo.to_state(row), action, now=now, policy=self.policy, calendar=self.calendar)
             repo.write_state(row, outcome.state, now)
+            await repo.sync_co_departments(session, row)
             repo.add_event(
                 session,
                 ticket_id=row.id,

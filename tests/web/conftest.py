@@ -1,4 +1,4 @@
-"""A tickets API over a fresh SQLite database, with one token per role."""
+"""A tickets API over a fresh database (SQLite, and PostgreSQL under the `postgres` marker), one token per role."""
 
 from __future__ import annotations
 
@@ -30,9 +30,18 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 23, 9, 0))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-async def service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[TicketService]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
+async def service(tmp_path: Path, clock: FakeClock, backend: str,
+                  request: pytest.FixtureRequest) -> AsyncIterator[TicketService]:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_db()
     await upgrade(url)
     engine = make_engine(url)
     yield make_service(engine, clock)
