@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 from ivr.exceptions import (
     AgiCommandFailed,
     AgiDeadChannel,
@@ -113,7 +114,9 @@ class AgiRequest:
             script=script.strip("/"),
             channel=headers["channel"],
             uniqueid=headers["uniqueid"],
-            callerid=clean(headers.get("callerid")),
+            # one canonical form (E.164-like) or "" for anonymous / withheld / non-numeric IDs;
+            # what Asterisk sent stays in `raw`
+            callerid=canonical_number(headers.get("callerid")) or "",
             calleridname=clean(headers.get("calleridname")),
             dnid=clean(headers.get("dnid")),
             extension=clean(headers.get("extension")),

@@ -72,7 +72,8 @@ async def test_request_from_headers_takes_script_and_args():
     assert req.params == {"lang": "zh"}
     assert req.arguments == ("12333",)
     assert req.calleridname == ""  # "unknown" means absent
-    assert req.callerid == "13812345678"
+    assert req.callerid == "+8613812345678"  # canonical form; Asterisk's text stays in raw
+    assert req.raw["callerid"] == "13812345678"
 
 
 async def test_request_eof_before_blank_line_is_an_error_not_a_spin():

@@ -10,6 +10,7 @@ from tickets.tokens import TokenStore
 from .conftest import auth
 
 CALLER = "13812345678"
+CANONICAL = "+8613812345678"  # how the API stores and shows it to agents and departments
 
 
 async def _create(client: TestClient, **fields: object) -> dict:
@@ -34,7 +35,7 @@ async def test_requires_a_known_bearer_token(client: TestClient) -> None:
 async def test_full_flow_over_http(client: TestClient) -> None:
     t = await _create(client)
     tid = t["id"]
-    assert t["status"] == "accepted" and t["caller"] == CALLER  # agents see the number
+    assert t["status"] == "accepted" and t["caller"] == CANONICAL  # agents see the number
     r = await client.post(
         f"/api/tickets/{tid}/dispatch", json={"department": "住建局"}, headers=auth("agent-token")
     )
@@ -92,7 +93,7 @@ async def test_phone_numbers_masked_for_supervisor_and_admin(client: TestClient)
         f"/api/tickets/{t['id']}/dispatch", json={"department": "住建局"}, headers=auth("agent-token")
     )
     body = await (await client.get(f"/api/tickets/{t['id']}", headers=auth("zj-token"))).json()
-    assert body["caller"] == CALLER  # the department must call the citizen back
+    assert body["caller"] == CANONICAL  # the department must call the citizen back
 
 
 async def test_field_level_validation_errors(client: TestClient) -> None:
