@@ -36,14 +36,18 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-async def service(tmp_path: Path, clock: FakeClock, backend: str,
-                  request: pytest.FixtureRequest) -> AsyncIterator[TicketService]:
+async def db_url_for_backend(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
     else:
         url = request.getfixturevalue("pg_server").create_db()
     await upgrade(url)
-    engine = make_engine(url)
+    return url
+
+
+@pytest.fixture
+async def service(db_url_for_backend: str, clock: FakeClock) -> AsyncIterator[TicketService]:
+    engine = make_engine(db_url_for_backend)
     yield make_service(engine, clock)
     await engine.dispose()
 
