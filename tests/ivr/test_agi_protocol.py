@@ -40,6 +40,9 @@ def test_parse_response(line, result, value, data, extra):
         ("garbage", AgiProtocolError),
         ("200 nothing", AgiProtocolError),
         ("302 result=1", AgiProtocolError),
+        ("200 result=99999999999999999999", AgiProtocolError),
+        ("200 result=-99999999999", AgiProtocolError),
+        ("200 result=2147483648", AgiProtocolError),
     ],
 )
 def test_parse_response_errors(line, exc):
@@ -84,3 +87,31 @@ async def test_request_eof_before_blank_line_is_an_error_not_a_spin():
 async def test_request_without_channel_is_rejected():
     with pytest.raises(AgiProtocolError, match="agi_channel"):
         await read_request(_reader(b"agi_uniqueid: 1.1\n\n"))
+
+
+async def test_header_block_has_a_total_deadline():
+    """One valid line every now and then within the per-line timeout still ends at the deadline."""
+    from ivr.agi import AgiHeaderTimeout
+
+    reader = asyncio.StreamReader(limit=8192)
+
+    async def dribble():
+        for n in range(100):
+            reader.feed_data(f"agi_x{n}: y\n".encode())
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(dribble())
+    try:
+        with pytest.raises(AgiHeaderTimeout, match="within 0.3 s"):
+            await read_request(reader, timeout=1.0, deadline=0.3)
+    finally:
+        task.cancel()
+
+
+@pytest.mark.parametrize(("raw", "callerid"), [
+    ("anonymous", ""), ("sipp", ""), ("unknown", ""), ("+86-138-1234-5678", "+8613812345678"),
+    ("(0935)2253337", "+869352253337"), ("", ""),
+])
+def test_callerid_is_canonical_at_the_edge(raw, callerid):
+    req = AgiRequest.from_headers({"channel": "PJSIP/x", "uniqueid": "1.1", "callerid": raw})
+    assert req.callerid == callerid and req.raw["callerid"] == raw
