@@ -147,3 +147,5 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16))
     department: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: never (issued with --days 0)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

@@ -170,3 +170,20 @@ async def test_database_tokens(service: TicketService) -> None:
     p = await store.resolve(token)
     assert p is not None and (p.role, p.department) == ("department", "住建局")
     assert await store.resolve(token + "x") is None
+
+
+async def test_tokens_expire_and_revoke(service: TicketService, client: TestClient) -> None:
+    from datetime import timedelta
+
+    now = service.now()
+    clock = [now]
+    store = TokenStore(service.sessionmaker, clock=lambda: clock[0])
+    short = await store.issue(name="tmp", role="agent", department=None, now=now, days=1)
+    forever = await store.issue(name="ops", role="admin", department=None, now=now, days=0)
+    assert await store.resolve(short) is not None
+    clock[0] = now + timedelta(days=1, seconds=1)
+    assert await store.resolve(short) is None  # expired
+    assert await store.resolve(forever) is not None
+    assert await store.revoke(token=forever, now=clock[0]) == 1
+    assert await store.resolve(forever) is None  # revoked at once
+    assert await store.revoke(name="ops", now=clock[0]) == 0

@@ -1,4 +1,5 @@
-"""Co-handling departments in their own table; caller numbers in one canonical form.
+"""Co-handling departments in their own table; caller numbers in one canonical form; API tokens
+that expire and can be revoked.
 
 A LIKE over the JSON text of `tickets.co_departments` cannot find a Chinese name on PostgreSQL
 (json.dumps writes `\\uXXXX`, and PostgreSQL reads the backslash as LIKE's escape), so each
@@ -33,6 +34,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("ticket_id", "department"),
     )
     op.create_index("ix_ticket_co_departments_department", "ticket_co_departments", ["department"])
+    op.add_column("api_tokens", sa.Column("expires_at", sa.DateTime(), nullable=True))
+    op.add_column("api_tokens", sa.Column("revoked_at", sa.DateTime(), nullable=True))
     conn = op.get_bind()
     tickets = sa.table("tickets", sa.column("id", sa.Integer), sa.column("co_departments", sa.JSON),
                        sa.column("caller", sa.String))
@@ -50,5 +53,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_tokens") as batch:
+        batch.drop_column("revoked_at")
+        batch.drop_column("expires_at")
     op.drop_index("ix_ticket_co_departments_department", table_name="ticket_co_departments")
     op.drop_table("ticket_co_departments")
