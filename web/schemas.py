@@ -101,3 +101,71 @@ class CommentBody(_Body):
 
 class EmptyBody(_Body):
     pass
+
+
+# ---------------------------------------------------------------- responses (documented in OpenAPI)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Event(_Out):
+    at: str
+    actor: str
+    action: str
+    from_: str | None = Field(alias="from")
+    to: str
+    note: str
+
+
+class Due(_Out):
+    dispatch: str | None
+    sign: str | None
+    return_: str | None = Field(alias="return")
+    handle: str | None
+    handle_original: str | None
+
+
+class Ticket(_Out):
+    """A ticket; `caller` and every phone-like sequence in free text are masked for supervisor and
+    admin roles. Same fields as the export format (tickets/EXPORT.md) plus id and version."""
+
+    id: int
+    number: str = Field(description="YYYYMMDD-NNNNNN")
+    status: str
+    channel: str
+    caller: str = Field(description="E.164-like (+8613812345678), masked (138****5678) for supervisors/admins")
+    line_number: str = Field(description="the public hotline number dialled")
+    type: str
+    category: str
+    level: str
+    title: str
+    text: str
+    policy: str
+    lead_department: str | None
+    co_departments: list[str]
+    department_hint: str
+    accepted_at: str
+    dispatched_at: str | None
+    signed_at: str | None
+    replied_at: str | None
+    closed_at: str | None
+    due: Due
+    extension_count: int
+    return_count: int
+    redo_count: int
+    closure: str | None
+    satisfaction: str | None
+    reply: str | None
+    repeat_of_id: int | None
+    repeat_count: int
+    supervisions: list[str]
+    recordings: list[str]
+    version: int
+    history: list[Event]
+
+
+class TicketList(_Out):
+    items: list[Ticket]
+    count: int

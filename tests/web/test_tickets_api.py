@@ -162,6 +162,20 @@ async def test_openapi_is_public_and_lists_every_route(client: TestClient) -> No
     }
     assert registered - {("GET", "/api/openapi.json")} == routes
     assert "CreateTicket" in doc["components"]["schemas"]
+    # the documented shapes are the real ones
+    from web.schemas import Ticket, TicketList
+
+    t = await _create(client)
+    for token in ("agent-token", "sup-token"):
+        Ticket.model_validate(await (await client.get(f"/api/tickets/{t['id']}", headers=auth(token))).json())
+        TicketList.model_validate(await (await client.get("/api/tickets", headers=auth(token))).json())
+    report = await (await client.get("/api/reports?month=2026-11", headers=auth("sup-token"))).json()
+    assert set(report) == set(doc["components"]["schemas"]["Report"]["properties"])
+    assert set(doc["components"]["schemas"]["Ticket"]["properties"]) == set(t)
+    limit = next(p for p in doc["paths"]["/api/tickets"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+    post = doc["paths"]["/api/tickets"]["post"]["responses"]
+    assert {"400", "413", "422"} <= set(post) and "404" not in post
 
 
 async def test_database_tokens(service: TicketService) -> None:
