@@ -150,11 +150,42 @@ def _decode(name: str, data: bytes) -> tuple[str | None, DialplanIssue | None]:
                                                     "continue a character (save the file as UTF-8)")
 
 
+def _flow_depth(name: str, text: str) -> DialplanIssue | None:
+    """The first `[` or `{` nested deeper than MAX_DEPTH, found in one linear pass. ruamel's
+    scanner is quadratic in flow nesting (it rechecks every open level per token), so this
+    runs before it. Quoted text and comments are skipped; a quote state ends with its line."""
+    depth = 0
+    line, col0 = 1, 0
+    quote = ""
+    prev = "\n"
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            line, col0, quote = line + 1, i + 1, ""
+        elif quote:
+            if ch == quote and not (quote == '"' and prev == "\\"):
+                quote = ""
+        elif ch in "\"'" and prev in " \t[{,:\n":
+            quote = ch
+        elif ch == "#" and prev in " \t\n":
+            quote = "\n"  # a comment runs to the end of the line
+        elif ch in "[{":
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return DialplanIssue(name, line, i - col0 + 1, f"nested deeper than {MAX_DEPTH} levels")
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+        prev = ch
+    return None
+
+
 def prescan(name: str, text: str) -> list[DialplanIssue]:
     """Walk the YAML event stream (iteratively: no recursion, nothing built) and refuse what
     the loader must not try: nesting deeper than MAX_DEPTH, more than MAX_NODES nodes after
     alias expansion, and duplicate keys, including `3:` beside `"3":` (one digit for a menu).
     Syntax errors are left to the loader, which reports them with their position."""
+    too_deep = _flow_depth(name, text)
+    if too_deep is not None:
+        return [too_deep]
     issues: list[DialplanIssue] = []
     # per open collection: [is_mapping, expecting_key, keys seen {text: mark}, total at start, anchor]
     frames: list[list[Any]] = []

@@ -78,3 +78,18 @@ def test_huge_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path = _write(tmp_path, "lines: []\n" + "#" * (5 * 1024 * 1024) + "\n")
     errors = _errors(path)
     assert len(errors) == 1 and "at most" in errors[0] and errors[0].startswith(f"{path}:1:1:")
+
+
+def test_a_file_of_open_brackets_is_refused_in_linear_time(tmp_path: Path) -> None:
+    """ruamel's scanner rechecks every open flow level per token (quadratic); the linear bracket
+    pass refuses 3 MB of `[` before ruamel sees it (this would take hours otherwise)."""
+    path = _write(tmp_path, "lines: " + "[" * 3_000_000)
+    errors = _errors(path)
+    assert errors == [f"{path}:1:{7 + MAX_DEPTH}: nested deeper than {MAX_DEPTH} levels"]
+
+
+def test_brackets_in_quotes_and_comments_do_not_count(tmp_path: Path) -> None:
+    deep = "[" * (MAX_DEPTH + 5)
+    text = SMALL.replace("name: 人社热线", f"name: '{deep}'  # {deep}")
+    plan, errors = validate_dialplan(_write(tmp_path, text))
+    assert errors == [] and plan is not None
