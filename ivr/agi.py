@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -324,6 +325,7 @@ class FastAgiServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
         self._pending: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._last_reject_log = -1e9
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._on_connect, host, port, limit=MAX_LINE)
@@ -376,16 +378,26 @@ class FastAgiServer:
         except AgiProtocolError as exc:
             self.dropped += isinstance(exc, AgiHeaderTimeout)
             self.failed += 1
-            log_event(log, "agi request rejected", logging.WARNING, reason=str(exc))
+            self._rejected(str(exc))
             return None
         except (AgiHangup, ConnectionError) as exc:
             self.failed += 1
-            log_event(log, "agi request rejected", logging.WARNING, reason=str(exc) or type(exc).__name__)
+            self._rejected(str(exc) or type(exc).__name__)
             return None
         finally:
             self.pending -= 1
             if task:
                 self._pending.pop(task, None)
+
+    def _rejected(self, reason: str) -> None:
+        """One warning per 10 s with the running counts: a flood must not flood the log too."""
+        now = time.monotonic()
+        if now - self._last_reject_log >= 10.0:
+            self._last_reject_log = now
+            log_event(log, "agi request rejected", logging.WARNING, reason=reason, failed=self.failed,
+                      dropped=self.dropped, pending=self.pending)
+        else:
+            log_event(log, "agi request rejected", logging.DEBUG, reason=reason)
 
     async def _serve(self, request: AgiRequest, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> None:

@@ -164,3 +164,29 @@ async def test_odd_result_codes_end_the_session_without_a_traceback(caplog):
             await server.close()
         assert server.failed == 1, replies
     assert not [r for r in caplog.records if r.exc_info], "no traceback for a peer's odd answer"
+
+
+async def test_the_probes_flood_of_1000_slow_peers_leaves_a_real_call_served():
+    """The probe's case at its size: 1000 peers that each sent one valid header line, the default
+    max_calls=1000; a real call is answered, not shed (before: shed, active=1000)."""
+    served = []
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        served.append(1)
+
+    server = FastAgiServer({"call": handler}, header_deadline=2.0)
+    await server.start("127.0.0.1", 0)
+    slow = []
+    try:
+        for _ in range(1000):
+            _r, w = await asyncio.open_connection("127.0.0.1", server.port)
+            w.write(b"agi_network: yes\n")
+            slow.append(w)
+        await asyncio.sleep(0.1)
+        assert await _fake_asterisk(server.port, "call", ["200 result=0"], n=3) == ["ANSWER"]
+        assert served == [1] and server.shed == 0 and server.active == 0
+    finally:
+        for w in slow:
+            w.close()
+        await server.close()
