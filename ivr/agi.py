@@ -44,6 +44,8 @@ _RESULT = re.compile(r"^result=(-?\d*)(?:\s+\((.*?)\))?(?:\s+(.*))?$")
 class AgiHeaderTimeout(AgiProtocolError):
     """The header block did not arrive within the deadline (a slow or idle peer)."""
 
+    error_id = "agi-header-timeout"
+
 
 @dataclass(frozen=True)
 class AgiResponse:
