@@ -37,6 +37,7 @@ HEADER_DEADLINE = 5.0
 # AGI results are C ints; anything wider is not Asterisk talking.
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 DTMF = "0123456789*#ABCD"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESPONSE = re.compile(r"^(\d{3})(?:[ -](.*))?$")
 _RESULT = re.compile(r"^result=(-?\d*)(?:\s+\((.*?)\))?(?:\s+(.*))?$")
 
@@ -61,6 +62,9 @@ def parse_header_line(line: str) -> tuple[str, str]:
     key, sep, value = line.partition(":")
     if not sep or not key.startswith("agi_") or " " in key:
         raise AgiProtocolError(f"malformed AGI header line: {line[:80]!r}")
+    if _CONTROL.search(line):
+        # Asterisk never sends them; they would reach tickets (a NUL breaks PostgreSQL) and logs
+        raise AgiProtocolError(f"control character in AGI header {key}")
     return key[4:], value.strip()
 
 

@@ -50,6 +50,12 @@ def test_parse_response_errors(line, exc):
         parse_response(line)
 
 
+@pytest.mark.parametrize("line", ["agi_uniqueid: 1.1\x00", "agi_callerid: 138\x1b[31m", "agi_channel: a\x7fb"])
+def test_header_line_with_control_characters_is_refused(line):
+    with pytest.raises(AgiProtocolError, match="control character"):
+        parse_header_line(line)
+
+
 def test_header_line_needs_agi_prefix():
     assert parse_header_line("agi_channel: PJSIP/trunk-1") == ("channel", "PJSIP/trunk-1")
     with pytest.raises(AgiProtocolError, match="malformed AGI header"):
