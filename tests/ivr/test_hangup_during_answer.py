@@ -5,12 +5,12 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+from hotline.schema import upgrade
 from hotline_merge.loader import load_dialplan
 from infra.db import make_engine
 from ivr.agi import FastAgiServer
 from ivr.services import CallService
 from tests.tickets.conftest import FakeClock, make_service
-from tickets.db import upgrade
 from tickets.repository import TicketFilter
 
 ROOT = Path(__file__).resolve().parents[2]
