@@ -5,6 +5,8 @@ from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from hotline.schema import upgrade
 from hotline_merge.loader import load_dialplan
 from infra.db import make_engine
@@ -16,8 +18,10 @@ from tickets.repository import TicketFilter
 ROOT = Path(__file__).resolve().parents[2]
 
 
-async def test_hangup_during_answer_leaves_an_abandoned_ticket(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 't.db'}"
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def test_hangup_during_answer_leaves_an_abandoned_ticket(tmp_path, backend, request):
+    url = (f"sqlite+aiosqlite:///{tmp_path / 't.db'}" if backend == "sqlite"
+           else request.getfixturevalue("pg_server").create_db())
     await upgrade(url)
     engine = make_engine(url)
     tickets = make_service(engine, FakeClock(datetime(2026, 11, 23, 9, 0)))
