@@ -139,19 +139,19 @@ def _runs(text: str) -> list[list[_Group]]:
     return runs
 
 
-def _joined(groups: list[_Group]) -> bool:
-    """Whether the groups read as one written number (not `1764759712.1` or a version `1.2.3`)."""
-    for i, g in enumerate(groups[1:], 1):
-        if "." in g.joiner or "\uff0e" in g.joiner or "/" in g.joiner:
-            # dots and slashes join phone groups (138.1234.5678), not ids and decimals
-            if len(g.digits) < 3 or len(groups[i - 1].digits) < 3:
-                return False
-    return True
+def _breaks(run: list[_Group]) -> list[int]:
+    """Prefix counts of joins that do not join one written number: a dot or slash beside a
+    group of fewer than 3 digits (`1764759712.1` is an id, `1.2.3` a version; 138.1234.5678 is a number)."""
+    counts = [0, 0]
+    for k in range(1, len(run)):
+        g, prev = run[k], run[k - 1]
+        bad = any(c in g.joiner for c in ".\uff0e/") and (len(g.digits) < 3 or len(prev.digits) < 3)
+        counts.append(counts[-1] + bad)
+    return counts
 
 
-def _kind(groups: list[_Group], plus: bool) -> tuple[str, str] | None:
-    """(kind, digits without the country code) when the groups spell a phone number."""
-    digits = "".join(g.digits for g in groups)
+def _kind(groups: list[_Group], plus: bool, digits: str) -> tuple[str, str] | None:
+    """(kind, digits without the country code) when the groups (`digits` joined) spell a phone number."""
     rest, international = digits, False
     if plus and digits.startswith("86"):
         rest, international = digits[2:], True
@@ -169,8 +169,8 @@ def _kind(groups: list[_Group], plus: bool) -> tuple[str, str] | None:
         return "landline", "0" + rest
     if plus and not international and 7 <= len(digits) <= 15:
         return "foreign", digits
-    lengths = [len(g.digits) for g in groups]
-    if not international and _LOCAL.fullmatch(rest) and lengths in ([7], [8], [3, 4], [4, 4]):
+    if not international and len(groups) <= 2 and _LOCAL.fullmatch(rest) \
+            and [len(g.digits) for g in groups] in ([7], [8], [3, 4], [4, 4]):
         return None if _DATE.fullmatch(rest) else ("local", rest)
     return None
 
@@ -189,18 +189,29 @@ def _masked(kind: str, digits: str) -> str:
 def _matches(text: str):
     """(start, end, kind, masked) for every phone-like sequence, left to right."""
     for run in _runs(text):
+        # digits before each group, so a window's digits are one slice of the run's digits
+        offsets = [0]
+        for g in run:
+            offsets.append(offsets[-1] + len(g.digits))
+        digits_of_run = "".join(g.digits for g in run)
+        breaks = _breaks(run)
         i = 0
         while i < len(run):
             found = None
-            for j in range(min(len(run), i + _MAX_GROUPS), i, -1):
-                window = run[i:j]
-                if not _joined(window):
+            start = run[i].start
+            plus = start > 0 and text[start - 1] in _PLUS
+            if not plus and start > 1 and text[start - 1] in _OPEN and text[start - 2] in _PLUS:
+                plus = True
+            head = run[i].digits[:2] if len(run[i].digits) >= 2 else "".join(g.digits for g in run[i:i + 2])[:2]
+            # only +, 0, 4, 8 or 1[3-9] can open a number of several groups; anything else is at
+            # most a local number (one or two groups), which keeps long digit junk linear
+            wide = plus or head[:1] in ("0", "4", "8") or (head[:1] == "1" and head[1:2] in "3456789")
+            for j in range(min(len(run), i + (_MAX_GROUPS if wide else 2)), i, -1):
+                if not 7 <= offsets[j] - offsets[i] <= 19:
                     continue
-                start = window[0].start
-                plus = start > 0 and text[start - 1] in _PLUS
-                if not plus and start > 0 and text[start - 1] in _OPEN and start > 1 and text[start - 2] in _PLUS:
-                    plus = True
-                hit = _kind(window, plus)
+                if breaks[j] - breaks[i + 1]:  # a break between two groups of the window
+                    continue
+                hit = _kind(run[i:j], plus, digits_of_run[offsets[i]:offsets[j]])
                 if hit:
                     found = (j, hit, plus)
                     break
@@ -223,13 +234,25 @@ def _matches(text: str):
             i = j
 
 
+# Call and channel ids (Asterisk/AudioSocket UUIDs) are hex with digit runs that look like numbers:
+# masking inside them would break log correlation and mask nobody's phone.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _phone_matches(text: str):
+    ids = [m.span() for m in _UUID.finditer(text)]
+    for hit in _matches(text):
+        if not any(a < hit[1] and hit[0] < b for a, b in ids):
+            yield hit
+
+
 def mask_phones(text: str) -> str:
     """`我的电话 138 1234 5678` -> `我的电话 138****5678`; short service numbers stay."""
     if not text:
         return text
     out = []
     last = 0
-    for start, end, _, masked in _matches(text):
+    for start, end, _, masked in _phone_matches(text):
         out.append(text[last:start])
         out.append(masked)
         last = end
@@ -241,4 +264,4 @@ def mask_phones(text: str) -> str:
 
 def find_phones(text: str) -> list[str]:
     """The unmasked phone-like sequences in text, as written (for scans of logs and pages)."""
-    return [text[start:end] for start, end, _, _m in _matches(text)]
+    return [text[start:end] for start, end, _, _m in _phone_matches(text)]
