@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "hotline.pbx_cli",
     "hotline_merge.cli",
     "asr.cli",
+    "ivr.prompts_cli",
     "tickets.cli",
     "agent_queue.cli",
 )
@@ -33,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    # `dialplan check` also measures rendered prompt lengths; the renderer lives in ivr/.
+    parser.set_defaults(prompt_check=importlib.import_module("ivr.prompts_cli").check_rendered)
     return parser
 
 

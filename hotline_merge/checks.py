@@ -54,6 +54,7 @@ class _Checker:
         self.references()
         self.hours_profiles()
         self.queues_staffed()
+        self.menu_sizes()
         self.menu_graph()
         return self.errors
 
@@ -268,6 +269,16 @@ class _Checker:
                         ("queues", i, "skills", j, "skill"),
                         f"queues[{i}].skills[{j}].skill: no agent has skill '{s.skill}'",
                     )
+
+    def menu_sizes(self) -> None:
+        most = self.plan.settings.limits.menu_options
+        for i, menu in enumerate(self.plan.menus):
+            if len(menu.options) > most:
+                self.at(
+                    ("menus", i, "options"),
+                    f"menus[{i}].options: menu '{menu.id}' has {len(menu.options)} options; at most {most} "
+                    "(settings.limits.menu_options) so a caller can keep them in mind",
+                )
 
     def menu_graph(self) -> None:
         menus = {m.id: (i, m) for i, m in enumerate(self.plan.menus)}

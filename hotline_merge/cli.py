@@ -7,6 +7,7 @@ Errors go to stderr, one `FILE:LINE:COL: message` per line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import sys
@@ -31,6 +32,8 @@ def register(sub: Any) -> None:
 
     check = dsub.add_parser("check", help="validate; one FILE:LINE:COL: message per error on stderr")
     check.add_argument("path", nargs="?", help="YAML file or folder (default: settings dialplan.path)")
+    check.add_argument("--no-audio", action="store_true",
+                       help="skip rendering prompts (lengths and phoneme traces are not checked)")
     check.set_defaults(func=cmd_check)
 
     comp = dsub.add_parser("compile", help="write Asterisk contexts, queues and routing.json")
@@ -104,6 +107,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     plan = _load(path)
     if plan is None:
         return 1
+    prompt_check = getattr(args, "prompt_check", None)
+    if prompt_check is not None and not args.no_audio:
+        # Rendered lengths and phoneme traces: needs espeak-ng + sox (`--no-audio` skips).
+        try:
+            problems = asyncio.run(prompt_check(plan, path))
+        except Exception as exc:  # noqa: BLE001 - a missing tool is reported, not a traceback
+            print(f"{path}: prompts not rendered ({exc}); use --no-audio to skip", file=sys.stderr)
+            return 1
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
     numbers = {line.number for line in plan.lines}
     print(
         f"{path}: ok ({len(plan.lines)} lines on {len(numbers)} numbers, {len(plan.menus)} menus, "

@@ -282,11 +282,24 @@ class Prompts(_Model):
     handoff: Prompt = Field("正在为您转接{department}，请稍候。", description="{department} is replaced")
 
 
+class PromptLimits(_Model):
+    """What a caller is asked to sit through; `hotline dialplan check` measures the rendered audio."""
+
+    menu_s: float = Field(
+        20, gt=0, le=120, description="longest menu prompt in seconds (the main menu includes the greeting)"
+    )
+    transition_s: float = Field(
+        10, gt=0, le=60, description="longest transition announcement of a merged number, in seconds"
+    )
+    menu_options: int = Field(5, ge=1, le=9, description="most digit options per menu (0 = agent comes on top)")
+
+
 class Settings(_Model):
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     default_hours: Ident = "7x24"
     fallback_queue: QueueName = Field("hotline-fallback", description="static queue when the engine is down")
     prompts: Prompts = Prompts()
+    limits: PromptLimits = PromptLimits()
 
 
 class Dialplan(_Model):
