@@ -224,6 +224,8 @@ class _Checker:
                     self.at((*base, "line"), f"{dotted((*base, 'line'))}: unknown line id '{option.line}'")
         for i, answer in enumerate(p.selfservice):
             ref(("selfservice", i, "department"), "department", answer.department)
+        for i, duty in enumerate(p.duties):
+            ref(("duties", i, "department"), "department", duty.department)
         for i, intent in enumerate(p.intents):
             ref(("intents", i, "department"), "department", intent.department)
             ref(("intents", i, "answer"), "self-service answer", intent.answer)

@@ -270,6 +270,15 @@ class Intent(_Model):
     phrases: list[Name] = Field(min_length=1)
 
 
+class Duty(_Model):
+    """A department's duty vocabulary (职责/权责清单 terms) that the speech model learns from."""
+
+    department: Name
+    label: Name | None = Field(None, description="the matter as the caller hears it asked back, e.g. 社保")
+    terms: list[Name] = Field(min_length=1, description="matters this department handles, in callers' words")
+    examples: list[Name] = Field(default_factory=list, description="whole requests, as callers say them")
+
+
 class Prompts(_Model):
     agent: Prompt = "正在为您转接人工服务，请稍候。"
     timeout: Prompt = "对不起，没有收到您的按键。"
@@ -280,6 +289,14 @@ class Prompts(_Model):
         "您反映的是紧急情况，正在为您转接{number}。", description="{number} is replaced"
     )
     handoff: Prompt = Field("正在为您转接{department}，请稍候。", description="{department} is replaced")
+    confirm: Prompt = Field(
+        "您要反映的是{topic}方面的问题吗？是请按1，不是请按2。",
+        description="asked when speech is understood with middling confidence; {topic} is the duty label",
+    )
+    reask: Prompt = Field(
+        "请您再简单说一下要办的事，也可以按键选择，人工服务请按0。",
+        description="after a 'no' or an unclear answer: the one second try before an agent",
+    )
 
 
 class PromptLimits(_Model):
@@ -318,6 +335,7 @@ class Dialplan(_Model):
     not_accepted: list[NotAcceptedMatter] = Field(default_factory=list)
     selfservice: list[SelfServiceAnswer] = Field(default_factory=list)
     intents: list[Intent] = Field(default_factory=list)
+    duties: list[Duty] = Field(default_factory=list)
 
     # Lookup tables built once per loaded dialplan (see registry.py); not part of the data.
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)

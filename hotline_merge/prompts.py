@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from hotline_merge.flow import fill
+from hotline_merge.flow import confirm_prompt_id, confirm_topic, fill
 from hotline_merge.models import Dialplan
 from hotline_merge.registry import registry_of
 from hotline_merge.source import Path_
@@ -21,6 +21,7 @@ _SETTING_PROMPTS = {
     "prompt.selfservice_offer": "selfservice_offer",
     "prompt.explain_offer": "explain_offer",
     "prompt.progress_entry": "progress_entry",
+    "prompt.reask": "reask",
 }
 
 
@@ -89,6 +90,12 @@ def _prompts(dialplan: Dialplan) -> dict[str, tuple[str, Path_]]:
             fill(p.emergency, number=emergency.number), ("settings", "prompts", "emergency")
         )
     for department in dialplan.departments:
+        topic = confirm_topic(dialplan, department.name)
+        duty = next((i for i, d in enumerate(dialplan.duties) if d.department == department.name), None)
+        out[confirm_prompt_id(department.name)] = (
+            fill(p.confirm, topic=topic),
+            ("duties", duty, "label") if duty is not None else ("settings", "prompts", "confirm"),
+        )
         route = reg.department_route(department.name)
         if route.kind != "general":
             key = route.line.number if route.line else department.name

@@ -180,7 +180,8 @@ class CallService:
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
-                           confidence=intent.confidence, text=utterance.text, name=intent.name)
+                           confidence=intent.confidence, text=utterance.text, name=intent.name,
+                           confirm=intent.confirm)
 
     # ------------------------------------------------------------------ return visit (回访)
     async def handle_survey(self, agi: AgiChannel) -> None:
