@@ -313,6 +313,8 @@ class IntentMatcher:
     model: Any = None
     accept: float = 0.5  # model confidence that decides on its own
     confirm_floor: float = 0.25  # below: unknown; between this and `accept`: ask back
+    # Duty terms the model learned: a recognizer grammar must let callers say them too.
+    vocabulary: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -327,7 +329,22 @@ class IntentMatcher:
             seen.update(dict.fromkeys(spec.phrases))
         for spec in self.intents:
             seen.update(dict.fromkeys(spec.phrases))
+        seen.update(dict.fromkeys(self.vocabulary))
         return list(seen)
+
+    def decides_early(self, text: str) -> bool:
+        """A partial result that already holds a listed phrase literally: safe to end on a short pause.
+
+        Substring tests only (no alignment, no model): it runs on every partial of every call."""
+        norm = normalize(text)
+        if not norm:
+            return False
+        if not hasattr(self, "_literal"):
+            words = [w for e in self.emergencies for w in e.words]
+            words += [p for m in self.not_accepted for p in m.phrases]
+            words += [p for spec in self.intents for p in spec.phrases]
+            self._literal = tuple(sorted({normalize(w) for w in words if len(normalize(w)) >= 2}))
+        return any(phrase in norm for phrase in self._literal)
 
     def match(self, text: str) -> IntentResult:
         norm = normalize(text)
@@ -458,10 +475,15 @@ def matcher_from_dialplan(dialplan: Any, *, threshold: float = 0.6, model: bool 
         for m in getattr(dialplan, "not_accepted", []) or []
     ] or list(DEFAULT_NOT_ACCEPTED)
     trained = None
+    vocabulary = tuple(t for duty in getattr(dialplan, "duties", []) or [] for t in duty.terms)
+    decision = getattr(getattr(dialplan, "settings", None), "speech", None)
     if model:
         from asr.intent_model import DepartmentModel, samples_from_dialplan  # scikit-learn: only when used
 
         samples = samples_from_dialplan(dialplan)
         if len({s.label for s in samples}) >= 2:
             trained = DepartmentModel().fit(samples)
-    return IntentMatcher(intents, emergencies, not_accepted, threshold, model=trained)
+    return IntentMatcher(
+        intents, emergencies, not_accepted, threshold, model=trained, vocabulary=vocabulary,
+        accept=getattr(decision, "accept", 0.5), confirm_floor=getattr(decision, "confirm_floor", 0.25),
+    )

@@ -273,6 +273,10 @@ class _Checker:
                     )
 
     def menu_sizes(self) -> None:
+        speech = self.plan.settings.speech
+        if speech.confirm_floor > speech.accept:
+            self.at(("settings", "speech", "confirm_floor"),
+                    f"settings.speech.confirm_floor: {speech.confirm_floor} is above accept ({speech.accept})")
         most = self.plan.settings.limits.menu_options
         for i, menu in enumerate(self.plan.menus):
             if len(menu.options) > most:

@@ -311,12 +311,22 @@ class PromptLimits(_Model):
     menu_options: int = Field(5, ge=1, le=9, description="most digit options per menu (0 = agent comes on top)")
 
 
+class SpeechDecision(_Model):
+    """How sure the department model must be: decide, ask the caller back, or not understood."""
+
+    accept: float = Field(0.5, ge=0, le=1, description="model confidence that routes without asking")
+    confirm_floor: float = Field(
+        0.25, ge=0, le=1, description="below this the request is not understood; between: ask back once"
+    )
+
+
 class Settings(_Model):
     timezone: Literal["Asia/Shanghai"] = "Asia/Shanghai"
     default_hours: Ident = "7x24"
     fallback_queue: QueueName = Field("hotline-fallback", description="static queue when the engine is down")
     prompts: Prompts = Prompts()
     limits: PromptLimits = PromptLimits()
+    speech: SpeechDecision = SpeechDecision()
 
 
 class Dialplan(_Model):

@@ -160,7 +160,7 @@ class CallService:
         plan = self.dialplan.current
         listening = asyncio.create_task(
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
-                               timeout=step.timeout_s)
+                               timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)
         )
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
