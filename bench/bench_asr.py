@@ -91,12 +91,12 @@ async def decode_all(pool: RecognizerPool, clips: list[bytes], grammar: list[str
 # --- 2 + 3: real-time streams through AudioSocket ----------------------------------------
 
 
-async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | None) -> Utterance:
-    call_uuid = str(uuid.uuid4())
-    listening = asyncio.create_task(service.listen(call_uuid, grammar=grammar, timeout=5.0))
-    client = await FakeAsterisk.connect(service.port, call_uuid)
+async def _stream_paced(client: FakeAsterisk, pcm: bytes, listening: asyncio.Task, mark: int = -1) -> float | None:
+    """Send `pcm` plus 3 s of silence at 20 ms a frame until the utterance is final;
+    returns when frame `mark` was sent."""
     pcm = pcm + b"\0" * (BYTES_PER_SECOND * 3)
     started = time.perf_counter()
+    sent: float | None = None
     try:
         for k, i in enumerate(range(0, len(pcm), FRAME_BYTES)):
             if listening.done():
@@ -106,8 +106,18 @@ async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | No
             if delay > 0:
                 await asyncio.sleep(delay)
             client.writer.write(audio_frame(pcm[i : i + FRAME_BYTES]))
+            if k == mark:
+                sent = time.perf_counter()
     except ConnectionError:
         pass
+    return sent
+
+
+async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | None) -> Utterance:
+    call_uuid = str(uuid.uuid4())
+    listening = asyncio.create_task(service.listen(call_uuid, grammar=grammar, timeout=5.0))
+    client = await FakeAsterisk.connect(service.port, call_uuid)
+    await _stream_paced(client, pcm, listening)
     utterance = await listening
     await client.close()
     return utterance
@@ -131,22 +141,7 @@ async def end_to_intent(service: SpeechService, pcm: bytes, grammar: list[str] |
     listening = asyncio.create_task(service.listen(
         call_uuid, grammar=grammar, timeout=5.0, decide_early=matcher.decides_early if early else None))
     client = await FakeAsterisk.connect(service.port, call_uuid)
-    last = last_voiced_frame(pcm)
-    pcm = pcm + b"\0" * (BYTES_PER_SECOND * 3)
-    started = time.perf_counter()
-    sent_last: float | None = None
-    try:
-        for k, i in enumerate(range(0, len(pcm), FRAME_BYTES)):
-            if listening.done():
-                break
-            delay = started + k * 0.02 - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            client.writer.write(audio_frame(pcm[i : i + FRAME_BYTES]))
-            if k == last:
-                sent_last = time.perf_counter()
-    except ConnectionError:
-        pass
+    sent_last = await _stream_paced(client, pcm, listening, mark=last_voiced_frame(pcm))
     utterance = await listening
     matcher.match(utterance.text)
     decided = time.perf_counter()
