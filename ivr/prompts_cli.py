@@ -17,12 +17,17 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hotline_merge.models import Dialplan
 from hotline_merge.prompts import length_issues, prompt_catalog, prompt_fields
 from hotline_merge.source import dialplan_files, read_documents
-from ivr.prompts import VOICE, PromptError, PromptLibrary, RenderReport, language_switches, phoneme_trace
+
+if TYPE_CHECKING:
+    from hotline_merge.models import Dialplan
+    from ivr.prompts import RenderReport
+
+# ivr.prompts (pypinyin) is imported by the commands that render, so `hotline --help` stays quick.
+VOICE = "cmn-latn-pinyin"
 
 
 def register(sub: Any) -> None:
@@ -53,6 +58,8 @@ def _recordings(dialplan_path: Path) -> Path | None:
 
 
 async def render(plan: Dialplan, dialplan_path: Path, out: Path) -> RenderReport:
+    from ivr.prompts import PromptLibrary
+
     library = PromptLibrary(host_dir=out, pbx_dir=str(out), recordings_dir=_recordings(dialplan_path))
     return await library.render_all(prompt_catalog(plan))
 
@@ -60,6 +67,8 @@ async def render(plan: Dialplan, dialplan_path: Path, out: Path) -> RenderReport
 async def review_prompts(plan: Dialplan, dialplan_path: Path, report: RenderReport, *,
                          voice: str = VOICE) -> list[PromptProblem]:
     """Language switches in synthesized prompts and prompts over the dialplan's length limits."""
+    from ivr.prompts import language_switches, phoneme_trace
+
     source = read_documents(dialplan_files(dialplan_path)).source
     fields = prompt_fields(plan)
     texts = prompt_catalog(plan)
@@ -102,6 +111,7 @@ def _settings_paths(args: argparse.Namespace) -> tuple[Path, Path]:
 
 async def cmd_render(args: argparse.Namespace) -> int:
     from hotline_merge.loader import validate_dialplan
+    from ivr.prompts import PromptError
 
     path, out = _settings_paths(args)
     if not path.exists():

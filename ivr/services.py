@@ -158,6 +158,8 @@ class CallService:
         """Stream the caller's audio to the AudioSocket server and match what they said."""
         call_uuid = str(uuid.uuid4())
         plan = self.dialplan.current
+        # Built at start-up and on reload; should a plan arrive untrained, train off the loop.
+        await asyncio.to_thread(self.speech.matcher, plan)
         listening = asyncio.create_task(
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
                                timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)

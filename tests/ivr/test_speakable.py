@@ -39,3 +39,9 @@ def test_pinyin_has_tone_numbers_sandhi_and_pauses():
     assert pinyin("请按1") == "qing3 an4 yi1"
     # nothing but syllables and pauses reaches the voice: Latin letters would be spelled otherwise
     assert pinyin("APP下载") == "xia4 zai4"
+
+
+def test_the_cli_voice_is_the_engine_voice():
+    from ivr import prompts, prompts_cli
+
+    assert prompts_cli.VOICE == prompts.VOICE
