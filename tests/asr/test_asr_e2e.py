@@ -115,7 +115,7 @@ async def test_a_paraphrase_is_asked_back_and_confirmed_by_key_1(engine, ami_wat
     original = engine.dialplan.current
     data = original.model_dump()
     data["duties"] = [*data["duties"], *({"department": d, "terms": t} for d, t in KOREAN_DUTIES.items())]
-    data["settings"]["speech"] = {"accept": 0.99, "confirm_floor": 0.05}  # ask back unless certain
+    data["settings"]["speech"] = {"accept": 1.0, "confirm_floor": 0.05}  # the model always asks back
     plan = type(original).model_validate(data)
     matcher = engine.speech.matcher(plan)  # trains the model for this plan, as a reload would
     heard = matcher.match(PARAPHRASE)
