@@ -1,10 +1,11 @@
-"""`hotline tickets ...` commands: deadline, upgrade, export, report, sweep, token."""
+"""`hotline tickets ...` commands: deadline, upgrade, export, report, sweep, token, revoke."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def _settings(args: argparse.Namespace) -> object:
     return load_settings(Path(args.config) if getattr(args, "config", None) else None)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """`upgrade` migrates a database URL to the newest schema: the composition root owns the
+    one Alembic environment for every package's tables and passes it in."""
     p = sub.add_parser("tickets", help="tickets: deadlines, migrations, export, reports")
     tsub = p.add_subparsers(dest="tickets_command", metavar="ACTION")
     tsub.required = True
@@ -35,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=cmd_deadline)
 
-    u = tsub.add_parser("upgrade", help="migrate the configured database to the newest schema")
-    u.set_defaults(func=cmd_upgrade)
+    if upgrade is not None:
+        u = tsub.add_parser("upgrade", help="migrate the configured database to the newest schema")
+        u.set_defaults(func=cmd_upgrade, upgrade=upgrade)
 
     e = tsub.add_parser("export", help="export tickets as JSON lines (tickets/EXPORT.md)")
     e.add_argument("--from", dest="start", help="accepted at or after (ISO date/time)")
@@ -57,7 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--name", required=True)
     t.add_argument("--role", required=True, choices=["agent", "department", "supervisor", "admin"])
     t.add_argument("--department", help="required for role department")
+    t.add_argument("--days", type=int, default=90, help="valid for this many days (0: until revoked; default 90)")
     t.set_defaults(func=cmd_token)
+
+    v = tsub.add_parser("revoke", help="revoke an API token (or every token of a name) at once")
+    who = v.add_mutually_exclusive_group(required=True)
+    who.add_argument("--name", help="every token issued under this name")
+    who.add_argument("--token", help="this token")
+    v.set_defaults(func=cmd_revoke)
 
 
 def _err(msg: str) -> int:
@@ -100,11 +111,9 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 
 async def cmd_upgrade(args: argparse.Namespace) -> int:
-    from tickets.db import upgrade
-
     settings = _settings(args)
     settings.var_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
-    await upgrade(settings.database_url)  # type: ignore[attr-defined]
+    await args.upgrade(settings.database_url)  # type: ignore[attr-defined]
     print("database at head")
     return 0
 
@@ -199,7 +208,7 @@ async def cmd_token(args: argparse.Namespace) -> int:
     engine = make_engine(_settings(args).database_url)  # type: ignore[attr-defined]
     try:
         token = await TokenStore(make_sessionmaker(engine)).issue(
-            name=args.name, role=args.role, department=args.department, now=system_clock()
+            name=args.name, role=args.role, department=args.department, now=system_clock(), days=args.days
         )
     except TicketError as exc:
         return _err(str(exc))
@@ -207,3 +216,20 @@ async def cmd_token(args: argparse.Namespace) -> int:
         await engine.dispose()
     print(token)
     return 0
+
+
+async def cmd_revoke(args: argparse.Namespace) -> int:
+    from infra.db import make_engine, make_sessionmaker
+    from tickets.services import system_clock
+    from tickets.tokens import TokenStore
+
+    engine = make_engine(_settings(args).database_url)  # type: ignore[attr-defined]
+    try:
+        count = await TokenStore(make_sessionmaker(engine)).revoke(token=args.token, name=args.name,
+                                                                   now=system_clock())
+    except TicketError as exc:
+        return _err(str(exc))
+    finally:
+        await engine.dispose()
+    print(f"revoked {count} token(s)")
+    return 0 if count else 1

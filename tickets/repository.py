@@ -7,17 +7,25 @@ until commit. Read-modify-write under that lock cannot lose a concurrent update.
 
 from __future__ import annotations
 
-import json
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tickets.exceptions import NoSuchTicket
-from tickets.models import ReturnVisit, Supervision, Ticket, TicketCounter, TicketEvent, TicketRecording
+from tickets.models import (
+    ReturnVisit,
+    Supervision,
+    Ticket,
+    TicketCoDepartment,
+    TicketCounter,
+    TicketEvent,
+    TicketRecording,
+)
 from tickets.state import Closure, Satisfaction, Status, TicketState
 
 
@@ -118,6 +126,21 @@ def write_state(row: Ticket, state: TicketState, now: datetime) -> None:
     row.updated_at = now
 
 
+async def sync_co_departments(session: AsyncSession, row: Ticket) -> None:
+    """Make `ticket_co_departments` hold exactly the row's co-handling departments."""
+    wanted = list(dict.fromkeys(row.co_departments or ()))
+    stmt = select(TicketCoDepartment.department).where(TicketCoDepartment.ticket_id == row.id)
+    have = set((await session.execute(stmt)).scalars())
+    gone = have - set(wanted)
+    if gone:
+        await session.execute(
+            delete(TicketCoDepartment).where(
+                TicketCoDepartment.ticket_id == row.id, TicketCoDepartment.department.in_(gone)
+            )
+        )
+    session.add_all(TicketCoDepartment(ticket_id=row.id, department=d) for d in wanted if d not in have)
+
+
 def add_event(
     session: AsyncSession,
     *,
@@ -142,6 +165,37 @@ def add_event(
     )
 
 
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
+
+
+def record_event(
+    session: AsyncSession,
+    row: Ticket,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    note: str = "",
+    from_status: str | None | _Unchanged = UNCHANGED,
+) -> None:
+    """One line of `row`'s history, ending in the row's status now. `from_status` is the status
+    before the action (None for a new ticket); by default the action changed no status."""
+    add_event(
+        session,
+        ticket_id=row.id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=row.status if from_status is UNCHANGED else from_status,
+        to_status=row.status,
+        note=note,
+    )
+
+
 async def raise_supervision(
     session: AsyncSession, row: Ticket, *, reason: str, key: str, now: datetime, actor: str, note: str = ""
 ) -> bool:
@@ -155,16 +209,7 @@ async def raise_supervision(
     if result.rowcount != 1:
         return False
     row.supervision_count += 1
-    add_event(
-        session,
-        ticket_id=row.id,
-        at=now,
-        actor=actor,
-        action="supervise",
-        from_status=row.status,
-        to_status=row.status,
-        note=f"{reason}{': ' + note if note else ''}",
-    )
+    record_event(session, row, at=now, actor=actor, action="supervise", note=f"{reason}{': ' + note if note else ''}")
     return True
 
 
@@ -222,11 +267,8 @@ class TicketFilter:
 
 
 def _department_clause(department: str) -> object:
-    # co_departments is a JSON list serialised with json.dumps, so match its encoded element.
-    return or_(
-        Ticket.lead_department == department,
-        cast(Ticket.co_departments, String).like(f"%{json.dumps(department)}%"),
-    )
+    co = select(TicketCoDepartment.ticket_id).where(TicketCoDepartment.department == department)
+    return or_(Ticket.lead_department == department, Ticket.id.in_(co))
 
 
 async def search(session: AsyncSession, f: TicketFilter) -> Sequence[Ticket]:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from hotline.schema import alembic_config, upgrade
 from tickets.cli import register
-from tickets.db import alembic_config, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*argv: str, config: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hotline")
     parser.add_argument("--config")
-    register(parser.add_subparsers())
+    register(parser.add_subparsers(), upgrade=upgrade)
     args = parser.parse_args([*(["--config", config] if config else []), *argv])
     result = args.func(args)
     if inspect.iscoroutine(result):
@@ -81,8 +81,12 @@ def test_upgrade_token_export_report_through_settings(tmp_path: Path, capsys, mo
     assert (tmp_path / "hotline.db").exists()
     assert run_cli("tickets", "token", "--name", "zj", "--role", "department", config=str(cfg)) == 1
     capsys.readouterr()
-    assert run_cli("tickets", "token", "--name", "bob", "--role", "supervisor", config=str(cfg)) == 0
+    assert run_cli("tickets", "token", "--name", "bob", "--role", "supervisor", "--days", "7", config=str(cfg)) == 0
     assert len(capsys.readouterr().out.strip()) >= 40
+    assert run_cli("tickets", "revoke", "--name", "bob", config=str(cfg)) == 0
+    assert capsys.readouterr().out.strip() == "revoked 1 token(s)"
+    assert run_cli("tickets", "revoke", "--name", "bob", config=str(cfg)) == 1  # nothing live is left
+    capsys.readouterr()
     out = tmp_path / "export.jsonl"
     assert run_cli("tickets", "export", "--out", str(out), config=str(cfg)) == 0
     assert out.read_text() == ""
