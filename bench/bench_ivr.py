@@ -13,7 +13,7 @@ One run, one machine, one real Asterisk, three implementations of the same calle
             Python interpreter per call that uses pyst2's `asterisk.agi.AGI` over stdin/stdout and
             sends the same AGI commands as ours (ANSWER, GET DATA, STREAM FILE, SET VARIABLE x5).
 
-A call counts as good only if SIPp completed it (INVITE/200/ACK, RFC 2833 key "3", BYE/200)
+A call counts as good only if SIPp completed it (INVITE/200/ACK, RFC 2833 key "0", BYE/200)
 AND it joined the expected queue (AMI QueueCallerJoin) before the caller hung up, which SIPp
 does `--margin` seconds after the transfer prompt would have ended. Everything else -- a SIPp
 error or timeout, the fallback queue, a late join -- is a failed call. Each rate step places
@@ -77,13 +77,13 @@ from tests.support.sipp import Sipp  # noqa: E402
 LOCK_FILE = Path("/tmp/hotline-pbx.lock")
 TZ = ZoneInfo("Asia/Shanghai")
 LINE = "12345"
-KEY = "3"
+KEY = "0"  # 0 = agent: the one key of the main menu that queues at once
 NUMBERS = {"ours": LINE, "dialplan": "90012345", "pyst2": "90112345"}
 RTT_NUMBERS = {"ours": "90212345", "pyst2": "90312345"}
 SYSTEMS = ("ours", "dialplan", "pyst2")
 LABELS = {"ours": "ours (FastAGI engine)", "dialplan": "plain dialplan", "pyst2": "pyst2 AGI per call"}
 BENCH_DIR = "/opt/hotline-bench"  # pbx view
-PRE_KEY_MS = 1200  # the caller listens to the menu this long, then keys "3"
+PRE_KEY_MS = 1200  # the caller listens to the menu this long, then keys "0"
 KEY_MS = 400  # tests.support.sipp waits this long after each key
 
 

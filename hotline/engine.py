@@ -156,6 +156,9 @@ class Engine:
     def _build_speech(self) -> None:
         # Always built: without a usable model it reports unavailable and menus use the keypad.
         self.speech = build_speech_service(self.settings)
+        if self.dialplan is not None:
+            # The department model trains here, at start-up, not on the first caller's words.
+            self.speech.matcher(self.dialplan.current)
 
     async def _connect_ami(self) -> None:
         # start() returns at once and keeps (re)connecting with backoff in the background:
@@ -245,6 +248,8 @@ class Engine:
             return False
         plan = outcome.dialplan
         await self.prompts.render_all(prompt_texts(plan))
+        if self.speech is not None:
+            await asyncio.to_thread(self.speech.matcher, plan)  # train before the swap, off the loop
         layout = self._layout()
         await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
         self.dialplan.current = plan

@@ -165,9 +165,11 @@ class CallService:
         """Stream the caller's audio to the AudioSocket server and match what they said."""
         call_uuid = str(uuid.uuid4())
         plan = self.dialplan.current
+        # Built at start-up and on reload; should a plan arrive untrained, train off the loop.
+        await asyncio.to_thread(self.speech.matcher, plan)
         listening = asyncio.create_task(
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
-                               timeout=step.timeout_s)
+                               timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)
         )
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
@@ -187,7 +189,8 @@ class CallService:
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
-                           confidence=intent.confidence, text=utterance.text, name=intent.name)
+                           confidence=intent.confidence, text=utterance.text, name=intent.name,
+                           confirm=intent.confirm)
 
     # ------------------------------------------------------------------ return visit (回访)
     async def handle_survey(self, agi: AgiChannel) -> None:

@@ -61,9 +61,9 @@ def _vars(ami_watch, mark: int, channel: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("number", "digits"),
     [
-        ("12345", "3"),  # 人社 -> the parallel line's shared queue
-        ("12345", "91"),  # other departments -> 交通 (parallel 12328)
-        ("12345", "6"),  # 税务 -> handed to the sub-center's queue
+        ("12345", "21"),  # 社保医保公积金 -> 人社: the parallel line's shared queue
+        ("12345", "31"),  # 交通城管环境供热 -> 交通 (parallel 12328)
+        ("12345", "42"),  # other departments -> 税务: handed to the sub-center's queue
         ("12348", "2"),  # parallel line -> expert seats
         ("2253337", "2"),  # shared number -> the procurement service (merged: 12345 seats)
         ("12366", ""),  # sub-center's own number -> its own queue
@@ -177,7 +177,7 @@ async def test_engine_restart_mid_call_leaves_the_caller_in_the_fallback_queue(e
 async def test_two_hundred_concurrent_calls_through_menus_without_a_failure(engine, ami_watch, sipp):
     mark = ami_watch.mark()
     # 10 new calls a second, each on the line ~28 s: all 200 are up at once after 20 s.
-    result = await sipp.call("12345", steps=_keys("3", hold_ms=20_000), calls=200, rate=10, limit=200,
+    result = await sipp.call("12345", steps=_keys("21", hold_ms=20_000), calls=200, rate=10, limit=200,
                              timeout_s=240)
     assert result.failed == 0 and result.successful == 200, result.stderr[-2000:]
     joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, count=200, timeout=60)

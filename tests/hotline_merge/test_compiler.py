@@ -230,7 +230,7 @@ def test_route_cli_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> No
         "--dnis",
         "12345",
         "--digits",
-        "3",
+        "21",
         "--at",
         "2026-11-23T03:00:00+08:00",
         "--json",

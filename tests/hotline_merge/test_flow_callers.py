@@ -38,7 +38,9 @@ def test_a_key_after_the_reprompt_still_chooses_from_the_menu(wuwei: Dialplan) -
     step = _drain(flow, flow.start(), [])
     step = _drain(flow, flow.feed(NoInput()), [])
     assert isinstance(step, Collect) and step.prompt_id == "prompt.timeout"
-    step = _drain(flow, flow.feed(DigitsEntered("3")), [])
+    step = _drain(flow, flow.feed(DigitsEntered("2")), [])  # 社保医保公积金 -> its sub-menu
+    assert isinstance(step, Collect) and step.prompt_id.startswith("menu.")
+    step = _drain(flow, flow.feed(DigitsEntered("1")), [])
     assert isinstance(step, Finish) and step.decision.queue == "hrss-12333"
 
 
