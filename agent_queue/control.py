@@ -56,6 +56,9 @@ class ControlPolicy:
     calm_s: float = 600.0
     offer_callback_after_s: float = 60.0
     callbacks: bool = True
+    virtual_hold: bool = True  # offer waiting callers a call-back that keeps their place
+    abandoned_callbacks: bool = True  # call back callers who hung up (does not change their outcome)
+    callback_reserve: int = 2  # free agents of the queue an abandoned caller's call-back leaves alone
     auto_callback_within_s: float = 1800.0
     leave_grace_s: float = 5.0
     general_queues: frozenset[str] = frozenset({"hotline-general"})
@@ -155,6 +158,7 @@ class QueueCore:
         self.offered: set[str] = set()
         self._ctl: dict[str, _QueueCtl] = {}
         self._tiers: dict[str, list[list[str]]] = {}
+        self._standing: dict[tuple[str, str], float] = {}
         self.decisions = 0
 
     # -- events --------------------------------------------------------------------------
@@ -230,7 +234,7 @@ class QueueCore:
 
     def _owe_abandoned(self, uid: str, call: _Open, number: str, waited: float, now: float) -> None:
         p = self.policy
-        if not p.callbacks or not number or waited < self.tracker.short_abandon_s:
+        if not (p.callbacks and p.abandoned_callbacks) or not number or waited < self.tracker.short_abandon_s:
             return
         req = CallbackRequest(
             kind=CallbackKind.ABANDONED, queue=call.queue, uniqueid=uid, number=number, joined_at=call.joined_at,
@@ -265,6 +269,7 @@ class QueueCore:
             if call.left_at is not None and not call.callback and now - call.left_at >= self.policy.leave_grace_s:
                 del self.open[uid]
                 self._settle(uid, call, now, call.left_at - call.joined_at, Result.ABANDONED)
+        out.extend(self._parallel_overflow(now))
         queues = sorted(self.board.queues() | {w.queue for w in self.board.waiting.values()})
         for q in queues:
             out.extend(self._control_queue(q, now))
@@ -293,13 +298,29 @@ class QueueCore:
             if now - ctl.calm_since >= p.calm_s:
                 out.extend(self._narrow(q, ctl, now, f"calm {now - ctl.calm_since:.0f}s, projected {projected:.3f}"))
                 ctl.calm_since = now
-        if p.callbacks:
+        if p.callbacks and p.virtual_hold:
             for i, w in enumerate(waiters):
                 ew = self.expected_wait(q, i + 1, now)
                 if w.uniqueid not in self.offered and ew > p.offer_callback_after_s and w.caller_id:
                     self.offered.add(w.uniqueid)
                     out.append(OfferCallback(f"expected wait {ew:.0f}s > {p.offer_callback_after_s:.0f}s",
                                              q, w.uniqueid, ew))
+        return out
+
+    def _parallel_overflow(self, now: float) -> list[Decision]:
+        """双号并行: every signed-in 12345 seat is a standing member of each parallel line at
+        penalty 1, so app_queue rings it as soon as the line's own seats are all busy."""
+        out: list[Decision] = []
+        for q in sorted(self.policy.parallel_queues):
+            for agent in self.board.agents.values():
+                key = (q, agent.spec.id)
+                if (agent.state is AgentState.LOGGED_OUT or q in agent.queues
+                        or not (agent.spec.skills | {agent.spec.home_queue}) & self.policy.general_queues
+                        or now - self._standing.get(key, -math.inf) < 60.0):
+                    continue
+                self._standing[key] = now  # live, the member shows up with the AMI event
+                out.append(AddMember("parallel line: 12345 seats answer when its own seats are busy",
+                                     q, agent.spec.id, 1, -1))
         return out
 
     def _tiers_for(self, q: str) -> list[list[str]]:
@@ -361,8 +382,8 @@ class QueueCore:
                 a for a in self.board.free_agents(None, now)
                 if req.queue in a.spec.skills and a.spec.id not in taken
             ]
-            if not free:
-                break
+            if not free or (req.kind is CallbackKind.ABANDONED and len(free) <= self.policy.callback_reserve):
+                break  # a past call never takes the agents kept free for the next caller
             agent = min(free, key=lambda a: (a.queues.get(req.queue, 9), a.since))
             taken.add(agent.spec.id)
             self.book.started(req)
