@@ -49,6 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim.add_argument("--no-virtual-hold", action="store_true", help="never offer a call-back that keeps the place")
     sim.add_argument("--hold-threshold", type=float, help="offer virtual hold past this expected wait (s)")
     sim.add_argument("--no-abandoned-callbacks", action="store_true", help="do not call back callers who hung up")
+    sim.add_argument("--overtime-max", type=float, metavar="MIN",
+                     help="minutes the control loop may ask an agent to stay past the shift (profile: 60)")
     sim.add_argument("--json", action="store_true")
     sim.set_defaults(func=_simulate)
 
@@ -163,7 +165,8 @@ def _simulate(args: argparse.Namespace) -> int:
     policies = POLICIES if args.policy == "all" else (args.policy,)
     seeds = list(range(1, args.seeds + 1)) if args.seeds else [args.seed]
     options = dict(stress=stress, virtual_hold=not args.no_virtual_hold, hold_threshold_s=args.hold_threshold,
-                   abandoned_callbacks=not args.no_abandoned_callbacks)
+                   abandoned_callbacks=not args.no_abandoned_callbacks,
+                   overtime_max_s=None if args.overtime_max is None else 60 * args.overtime_max)
     results = []
     for seed in seeds:
         for policy in policies:
@@ -179,12 +182,16 @@ def _simulate(args: argparse.Namespace) -> int:
     if roster_note:
         print(roster_note)
     print(f"{'seed':>4} {'policy':10} {'answer':>7} {'SL':>7} {'abandon':>8} {'short':>6} {'wait_s':>7} {'occup':>6}"
-          f" {'cb':>5}  worst queue")
+          f" {'cb':>5} {'hold':>11} {'OT_h':>5}  worst queue")
     for seed, r in results:
         worst = min(r.per_queue.items(), key=lambda kv: kv[1]["answer_rate"], default=("-", {"answer_rate": 1.0}))
         print(f"{seed if seed is not None else '-':>4} {r.policy:10} {r.answer_rate:7.2%} {r.service_level:7.2%}"
               f" {r.abandoned:8d} {r.short_abandoned:6d} {r.average_wait_s:7.1f} {r.occupancy:6.1%}"
-              f" {r.callbacks_reached:>5}  {worst[0]} {worst[1]['answer_rate']:.2%}")
+              f" {r.callbacks_reached:>5} {f'{r.hold_offered}/{r.hold_accepted}/{r.hold_reached}':>11}"
+              f" {r.overtime_h:5.1f}  {worst[0]} {worst[1]['answer_rate']:.2%}")
+    print("cb = call-backs reached (both kinds); hold = virtual hold offered/accepted/reached; a reached hold "
+          "counts as answered, one never reached as abandoned; an abandoned caller stays abandoned even when "
+          "called back; OT_h = overtime agent-hours the control loop asked for")
     if len(seeds) > 1:
         for policy in policies:
             rates = [r.answer_rate for _, r in results if r.policy == policy]

@@ -58,6 +58,7 @@ class ControlPolicy:
     callbacks: bool = True
     virtual_hold: bool = True  # offer waiting callers a call-back that keeps their place
     abandoned_callbacks: bool = True  # call back callers who hung up (does not change their outcome)
+    overtime_s: float = 3600.0  # how long an agent may be asked to stay past the shift's end
     callback_reserve: int = 2  # free agents of the queue an abandoned caller's call-back leaves alone
     auto_callback_within_s: float = 1800.0
     leave_grace_s: float = 5.0
@@ -262,6 +263,32 @@ class QueueCore:
         )
         return self.tracker.projected_rate(now, open_calls=len(waiters), expected_answered=expected, queue=queue)
 
+    def under_pressure(self, agent_id: str, now: float) -> str:
+        """Why this agent's queues need it on seat now ('' when they do not): callers waiting
+        in one of them, or its rolling rate projected under target + margin."""
+        agent = self.board.agents.get(agent_id)
+        if agent is None:
+            return ""
+        for q in sorted(agent.queues):
+            waiting = len(self.board.waiting_in(q))
+            if waiting:
+                return f"{waiting} waiting in {q}"
+            projected = self.projected_rate(q, now)
+            if projected < self.policy.target + self.policy.margin:
+                return f"{q} projected {projected:.3f} < {self.policy.target + self.policy.margin:.2f}"
+        return ""
+
+    def extend_shift(self, agent_id: str, due_at: float, now: float) -> bool:
+        """Ask the agent to stay past the end of the shift (overtime, up to `overtime_s`) under pressure."""
+        if not self.policy.overtime_s or now - due_at >= self.policy.overtime_s:
+            return False
+        why = self.under_pressure(agent_id, now)
+        if why:
+            self._log("queue control", decision="ExtendShift", agent_id=agent_id, reason=f"{why}; stay a while",
+                      late_s=round(now - due_at))
+            self.decisions += 1
+        return bool(why)
+
     def tick(self, now: float) -> list[Decision]:
         out: list[Decision] = []
         # Settle callers who left the queue without an answer, abandon or call-back.
@@ -382,8 +409,13 @@ class QueueCore:
                 a for a in self.board.free_agents(None, now)
                 if req.queue in a.spec.skills and a.spec.id not in taken
             ]
-            if not free or (req.kind is CallbackKind.ABANDONED and len(free) <= self.policy.callback_reserve):
-                break  # a past call never takes the agents kept free for the next caller
+            if not free:
+                break
+            if req.kind is CallbackKind.ABANDONED and (
+                len(free) <= self.policy.callback_reserve
+                or self.projected_rate(req.queue, now) < self.policy.target + 2 * self.policy.margin
+            ):
+                break  # a past call waits while the rate is close to target or the reserve is thin
             agent = min(free, key=lambda a: (a.queues.get(req.queue, 9), a.since))
             taken.add(agent.spec.id)
             self.book.started(req)

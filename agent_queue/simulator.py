@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agent_queue.callbacks import CallbackBook, CallbackRequest
+from agent_queue.callbacks import CallbackBook, CallbackKind, CallbackRequest
 from agent_queue.control import (
     AddMember,
     ControlPolicy,
@@ -108,6 +108,8 @@ class DayProfile:
     parallel_queues: frozenset[str]
     target: float = 0.95
     roster: RosterRules | None = None
+    virtual_hold_after_s: float = 60.0  # offer a call-back keeping the place past this expected wait
+    overtime_max_s: float = 3600.0  # the control loop may ask an agent to stay this long past the shift
 
     def calls_per_half_hour(self) -> list[float]:
         total = sum(self.shape)
@@ -180,6 +182,8 @@ def load_profile(path: Path) -> DayProfile:
         general_queues=frozenset(get(day, "general_queues", list, "day", [])),
         parallel_queues=frozenset(get(day, "parallel_queues", list, "day", [])),
         target=get(day, "target", float, "day", 0.95), roster=roster,
+        virtual_hold_after_s=get(day, "virtual_hold_after_s", float, "day", 60.0),
+        overtime_max_s=60.0 * get(day, "overtime_max_min", float, "day", 60.0),
     )
     if not shifts and roster is None:
         raise ProfileInvalid(f"{path}: shifts: give [[shifts]] or a [roster] section to plan them")
@@ -239,6 +243,10 @@ class SimResult:
     callbacks_placed: int = 0
     callbacks_reached: int = 0
     overflow_adds: int = 0
+    overtime_h: float = 0.0  # agent-hours worked past shift ends at the control loop's request
+    hold_offered: int = 0  # virtual hold: call-back offers (press 1 to keep your place)
+    hold_accepted: int = 0
+    hold_reached: int = 0  # accepted and answered by the call-back (counted answered in the 24 h rate)
     decisions: int = 0
     per_queue: dict[str, dict[str, float | int]] = field(default_factory=dict)
 
@@ -269,7 +277,8 @@ class Simulation:
     def __init__(self, profile: DayProfile, *, policy: str = "control", seed: int | None = None,
                  control_every_s: float = 5.0, on_progress: Callable[[float], None] | None = None,
                  stress: Stress | None = None, virtual_hold: bool = True,
-                 hold_threshold_s: float | None = None, abandoned_callbacks: bool = True) -> None:
+                 hold_threshold_s: float | None = None, abandoned_callbacks: bool = True,
+                 overtime_max_s: float | None = None) -> None:
         if policy not in POLICIES:
             raise ValueError(f"simulate: policy {policy!r} not in {POLICIES}")
         self.p = profile
@@ -284,11 +293,12 @@ class Simulation:
         # Surges and no-shows draw from their own streams: the forecast day's callers stay the same.
         self.stress_rng = random.Random((profile.seed if seed is None else seed) * 104729 + 3)
         specs = profile.agent_specs()
-        extra = {} if hold_threshold_s is None else {"offer_callback_after_s": hold_threshold_s}
+        hold_after = profile.virtual_hold_after_s if hold_threshold_s is None else hold_threshold_s
         ctl = ControlPolicy(
             target=profile.target, aht_s=profile.aht_s + profile.wrapup_s, patience_s=profile.patience_s,
             callbacks=policy == "control", virtual_hold=virtual_hold and profile.callback_accept > 0,
-            abandoned_callbacks=abandoned_callbacks, **extra,
+            abandoned_callbacks=abandoned_callbacks, offer_callback_after_s=hold_after,
+            overtime_s=profile.overtime_max_s if overtime_max_s is None else overtime_max_s,
             general_queues=profile.general_queues, parallel_queues=profile.parallel_queues,
         )
         self.core = QueueCore(
@@ -312,6 +322,8 @@ class Simulation:
         self.control_every_s = control_every_s
         self.on_progress = on_progress
         self.overflow_adds = 0
+        self.overtime_s = 0.0
+        self.hold_offered = self.hold_accepted = self.hold_reached = 0
         self.events = 0
 
     # -- plumbing ------------------------------------------------------------------------
@@ -488,9 +500,14 @@ class Simulation:
         for q, pen in a.queues.items():
             self._member_event(MemberAddedEvent, a, q, pen, now)
 
-    def _on_logout(self, now: float, agent_id: str) -> None:
+    def _on_logout(self, now: float, payload: str | tuple[str, float]) -> None:
+        agent_id, due = (payload, now) if isinstance(payload, str) else payload
         a = self.agents[agent_id]
         if not a.logged_in:
+            return
+        if self.policy == "control" and now < DAY and self.core.extend_shift(agent_id, due, now):
+            self.overtime_s += 60.0
+            self._at(now + 60.0, "logout", (agent_id, due))
             return
         a.logged_in = False
         a.on_break = False
@@ -519,7 +536,9 @@ class Simulation:
                         a.queues[d.queue] = d.penalty
                         self._member_event(MemberStatusChangedEvent, a, d.queue, d.penalty, now)
                 case OfferCallback():
+                    self.hold_offered += 1
                     if self.day_rng.random() < self.p.callback_accept and d.uniqueid in self.waiting[d.queue]:
+                        self.hold_accepted += 1
                         self.waiting[d.queue].remove(d.uniqueid)
                         self.core.accept_callback(d.uniqueid, now)
                         self._emit(CallerLeftEvent(queue=d.queue, uniqueid=d.uniqueid, channel="", position=0,
@@ -551,6 +570,8 @@ class Simulation:
         a.free_at = now + (a.spec.wrapup_s if reached else 0.0)
         self.calls.pop(req.uniqueid, None)
         self.core.callback_finished(req, reached=reached, now=now, agent_id=agent_id)
+        if reached and req.kind is CallbackKind.KEEP_PLACE:
+            self.hold_reached += 1
         if a.on_break:
             self._pause_all(a, now)
         self._at(a.free_at, "wake")
@@ -599,7 +620,8 @@ class Simulation:
             short_abandoned=f.short_abandoned, answer_rate=f.answer_rate, service_level=f.service_level,
             average_wait_s=f.average_wait_s, occupancy=busy / logged if logged else 0.0,
             callbacks_placed=self.core.book.placed, callbacks_reached=self.core.book.reached,
-            overflow_adds=self.overflow_adds, decisions=self.core.decisions,
+            overflow_adds=self.overflow_adds, overtime_h=round(self.overtime_s / 3600, 2), decisions=self.core.decisions,
+            hold_offered=self.hold_offered, hold_accepted=self.hold_accepted, hold_reached=self.hold_reached,
             per_queue={q: fig.as_dict() for q, fig in self.core.tracker.per_queue(now).items()},
         )
 
@@ -607,10 +629,10 @@ class Simulation:
 def simulate(profile: DayProfile, *, policy: str = "control", seed: int | None = None,
              on_progress: Callable[[float], None] | None = None, stress: Stress | None = None,
              virtual_hold: bool = True, hold_threshold_s: float | None = None,
-             abandoned_callbacks: bool = True) -> SimResult:
+             abandoned_callbacks: bool = True, overtime_max_s: float | None = None) -> SimResult:
     return Simulation(profile, policy=policy, seed=seed, on_progress=on_progress, stress=stress,
                       virtual_hold=virtual_hold, hold_threshold_s=hold_threshold_s,
-                      abandoned_callbacks=abandoned_callbacks).run()
+                      abandoned_callbacks=abandoned_callbacks, overtime_max_s=overtime_max_s).run()
 
 
 def compare(profile: DayProfile, policies: tuple[str, ...] = POLICIES, seed: int | None = None) -> list[SimResult]:

@@ -156,8 +156,24 @@ def test_callback_waits_while_an_earlier_caller_is_still_queued() -> None:
     assert not [d for d in core.tick(31) if isinstance(d, PlaceCallback)]
 
 
+def _answered(core: QueueCore, n: int) -> None:
+    for i in range(n):
+        core.tracker.record(CallOutcome(Q, f"h{i}", 0, 1, 2, Result.ANSWERED))
+
+
+def test_abandoned_callback_waits_while_the_rate_is_near_target() -> None:
+    core = _core(callback_reserve=0)
+    core.on_event(_join("a1"), 0)
+    core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
+                                       position=1, original_position=1), 40)
+    assert not [d for d in core.tick(60) if isinstance(d, PlaceCallback)]  # 0 of 1 answered so far
+    _answered(core, 50)
+    assert [d.request.uniqueid for d in core.tick(61) if isinstance(d, PlaceCallback)] == ["a1"]
+
+
 def test_abandoned_callback_leaves_the_reserve_free() -> None:
     core = _core()  # callback_reserve = 2: agent01 is the only free member of Q
+    _answered(core, 50)
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)
@@ -167,6 +183,7 @@ def test_abandoned_callback_leaves_the_reserve_free() -> None:
 
 def test_abandoned_caller_with_caller_id_is_owed_a_callback_but_not_a_short_one() -> None:
     core = _core(callback_reserve=0)
+    _answered(core, 50)  # the rate is comfortable: a past call may take an agent
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)
@@ -185,6 +202,7 @@ def test_decisions_are_logged_with_masked_numbers(caplog: pytest.LogCaptureFixtu
 
     core = _core(callback_reserve=0)
     caplog.set_level("INFO")
+    _answered(core, 50)
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)

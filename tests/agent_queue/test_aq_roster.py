@@ -166,3 +166,37 @@ def test_shipped_roster_holds_the_target_and_the_parallel_line() -> None:
         c = simulate(p, policy="control", seed=seed)
         assert c.answer_rate >= 0.95
         assert c.per_queue["hotline-2253337"]["answer_rate"] >= 0.94  # not 75-84% any more
+
+
+def test_stress_day_control_holds_the_target_where_rrmemory_drops() -> None:
+    from agent_queue.simulator import Stress
+
+    p = load_roster_file(ROOT / "config" / "profiles" / "default.roster.toml", load_profile(DEFAULT))
+    stress = Stress(surge_queue="hotline-social", surge_from_s=9 * 3600, surge_to_s=11 * 3600, surge_factor=1.3,
+                    no_show=0.15)
+    calm = simulate(p, policy="rrmemory", seed=2)
+    plain = simulate(p, policy="rrmemory", seed=2, stress=stress)
+    ctl = simulate(p, policy="control", seed=2, stress=stress)
+    # The surge adds about 0.15 * 0.3 * (share of the day's calls in 09-11) of the day's callers.
+    assert 20 < plain.offered + plain.short_abandoned - calm.offered - calm.short_abandoned < 80
+    assert plain.answer_rate < 0.95 <= ctl.answer_rate
+    assert ctl.answer_rate - plain.answer_rate >= 0.03
+    assert ctl.hold_reached > 0 and ctl.overtime_h > 0
+
+
+def test_virtual_hold_turns_abandons_into_answered_call_backs() -> None:
+    from agent_queue.simulator import Stress
+
+    p = load_roster_file(ROOT / "config" / "profiles" / "default.roster.toml", load_profile(DEFAULT))
+    stress = Stress(no_show=0.15)
+    off = simulate(p, policy="control", seed=4, stress=stress, virtual_hold=False)
+    on = simulate(p, policy="control", seed=4, stress=stress)
+    assert off.hold_offered == 0 and on.hold_offered > on.hold_accepted >= on.hold_reached > 0
+    assert on.abandoned < off.abandoned and on.answer_rate > off.answer_rate
+
+
+def test_cli_stress_flags_are_checked(capsys) -> None:
+    assert main(["simulate", "--surge", "hotline-nowhere:+30%@09:00-11:00", "--seed", "1"]) == 2
+    assert "hotline-nowhere" in capsys.readouterr().err
+    assert main(["simulate", "--surge", "hotline-social:+30%", "--seed", "1"]) == 2
+    assert "QUEUE:+30%@HH:MM-HH:MM" in capsys.readouterr().err
