@@ -52,7 +52,8 @@ class RosterRules:
     min_on_duty: int = 2
     max_per_start: int = 12
     answer_target: float | None = None  # per half hour; default: the profile's target
-    time_limit_s: float = 20.0
+    time_limit_s: float = 120.0  # a safety net; the node limit is what normally ends the search
+    node_limit: int = 500  # branch-and-bound nodes (SCIP): the same roster however busy the machine is
     solver: str = "SCIP"  # an OR-Tools MIP backend: HIGHS, SCIP, CBC or CP-SAT
     groups: tuple[SkillGroup, ...] = ()
 
@@ -223,6 +224,8 @@ def plan_roster(profile: Any, rules: RosterRules | None = None) -> Roster:
         0.001 * len(rules.groups[gi].skills) * pats[pi].paid_slots * v for (gi, _s, pi), v in x.items()
     ]))
     backend.SetTimeLimit(int(rules.time_limit_s * 1000))
+    if rules.solver == "SCIP" and rules.node_limit:
+        backend.SetSolverSpecificParametersAsString(f"limits/nodes = {rules.node_limit}\n")
     status = backend.Solve()
     names = {pywraplp.Solver.OPTIMAL: "OPTIMAL", pywraplp.Solver.FEASIBLE: "FEASIBLE"}
     if status not in names:
@@ -307,7 +310,8 @@ def load_rules(path: Path, data: dict[str, Any], queues: dict[str, float]) -> Ro
         break_slots=tuple(halves(f"break{i}_at_h", d) for i, d in ((1, 2.0), (2, 6.5)) if sec.get("breaks", True)),
         part_time_slots=halves("part_time_h", 4.0), part_time_max_share=num("part_time_max_share", 0.25),
         min_on_duty=num("min_on_duty", 2, int), max_per_start=num("max_per_start", 12, int),
-        answer_target=target, time_limit_s=num("time_limit_s", 20.0), groups=tuple(groups),
+        answer_target=target, time_limit_s=num("time_limit_s", 120.0), node_limit=num("solver_nodes", 500, int),
+        groups=tuple(groups),
     )
 
 

@@ -39,7 +39,8 @@ share = 0.2
 [roster]
 part_time_max_share = 0.25
 min_on_duty = 2
-time_limit_s = 5
+time_limit_s = 30
+solver_nodes = 200
 
 [[roster.groups]]
 name = "general"
