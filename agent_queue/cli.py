@@ -162,6 +162,10 @@ def _simulate(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"hotline simulate: {exc}", file=sys.stderr)
         return 2
+    if not profile.shifts:
+        print(f"hotline simulate: {args.profile}: shifts: no [[shifts]]; give --roster plan (or a roster file)",
+              file=sys.stderr)
+        return 2
     policies = POLICIES if args.policy == "all" else (args.policy,)
     seeds = list(range(1, args.seeds + 1)) if args.seeds else [args.seed]
     options = dict(stress=stress, virtual_hold=not args.no_virtual_hold, hold_threshold_s=args.hold_threshold,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -201,3 +202,13 @@ def test_cli_stress_flags_are_checked(capsys) -> None:
     assert "hotline-nowhere" in capsys.readouterr().err
     assert main(["simulate", "--surge", "hotline-social:+30%", "--seed", "1"]) == 2
     assert "QUEUE:+30%@HH:MM-HH:MM" in capsys.readouterr().err
+
+
+def test_cli_simulate_plans_the_roster_first(tmp_path: Path, capsys) -> None:
+    prof = _small(tmp_path)
+    assert main(["simulate", "--profile", str(prof), "--policy", "control", "--seed", "1"]) == 2
+    assert "give --roster plan" in capsys.readouterr().err
+    assert main(["simulate", "--profile", str(prof), "--roster", "plan", "--policy", "all", "--seeds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "planned roster:" in out and "Erlang A bound" in out
+    assert re.search(r"^control\s+worst \d+\.\d\d%  mean \d+\.\d\d%  days below 95%: \d of 2$", out, re.M), out
