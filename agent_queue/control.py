@@ -15,7 +15,13 @@ Each tick, per queue:
 - offer a call-back (keeps the caller's place) once a caller's expected wait exceeds
   `offer_callback_after_s`;
 - when an agent is free, dial the call-back owed to the caller who joined before everybody
-  still waiting; abandoned callers with a caller ID are tried when nobody is waiting.
+  still waiting; abandoned callers with a caller ID are tried when nobody is waiting, the
+  queue projects comfortably above target and `callback_reserve` agents stay free;
+- parallel lines (双号并行): every signed-in 12345 seat is a standing member of each parallel
+  line at penalty 1, so the line overflows to general seats when its own are busy;
+- `extend_shift` answers whether an agent whose shift ends should stay (overtime, up to
+  `overtime_s`) because its queues are under pressure; the simulator asks it at each logout,
+  the live engine does not yet (no desktop prompt for it).
 Every decision carries its reason and is logged (numbers masked by the formatter).
 """
 
