@@ -65,7 +65,8 @@ class ControlPolicy:
     virtual_hold: bool = True  # offer waiting callers a call-back that keeps their place
     abandoned_callbacks: bool = True  # call back callers who hung up (does not change their outcome)
     overtime_s: float = 3600.0  # how long an agent may be asked to stay past the shift's end
-    callback_reserve: int = 2  # free agents of the queue an abandoned caller's call-back leaves alone
+    callback_reserve: int = 0  # free agents of the queue an abandoned caller's call-back leaves alone
+    callback_when_calm: bool = False  # abandoned callers only while the queue projects >= target + 2 margins
     auto_callback_within_s: float = 1800.0
     leave_grace_s: float = 5.0
     general_queues: frozenset[str] = frozenset({"hotline-general"})
@@ -419,7 +420,8 @@ class QueueCore:
                 break
             if req.kind is CallbackKind.ABANDONED and (
                 len(free) <= self.policy.callback_reserve
-                or self.projected_rate(req.queue, now) < self.policy.target + 2 * self.policy.margin
+                or (self.policy.callback_when_calm
+                    and self.projected_rate(req.queue, now) < self.policy.target + 2 * self.policy.margin)
             ):
                 break  # a past call waits while the rate is close to target or the reserve is thin
             agent = min(free, key=lambda a: (a.queues.get(req.queue, 9), a.since))

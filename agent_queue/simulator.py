@@ -110,6 +110,8 @@ class DayProfile:
     roster: RosterRules | None = None
     virtual_hold_after_s: float = 60.0  # offer a call-back keeping the place past this expected wait
     overtime_max_s: float = 3600.0  # the control loop may ask an agent to stay this long past the shift
+    callback_reserve: int = 2  # abandoned-caller call-backs leave this many free agents alone
+    callback_when_calm: bool = True  # ... and wait while the queue projects below target + 2 margins
 
     def calls_per_half_hour(self) -> list[float]:
         total = sum(self.shape)
@@ -184,6 +186,8 @@ def load_profile(path: Path) -> DayProfile:
         target=get(day, "target", float, "day", 0.95), roster=roster,
         virtual_hold_after_s=get(day, "virtual_hold_after_s", float, "day", 60.0),
         overtime_max_s=60.0 * get(day, "overtime_max_min", float, "day", 60.0),
+        callback_reserve=get(day, "callback_reserve", int, "day", 2),
+        callback_when_calm=get(day, "callback_when_calm", bool, "day", True),
     )
     if not shifts and roster is None:
         raise ProfileInvalid(f"{path}: shifts: give [[shifts]] or a [roster] section to plan them")
@@ -299,6 +303,7 @@ class Simulation:
             callbacks=policy == "control", virtual_hold=virtual_hold and profile.callback_accept > 0,
             abandoned_callbacks=abandoned_callbacks, offer_callback_after_s=hold_after,
             overtime_s=profile.overtime_max_s if overtime_max_s is None else overtime_max_s,
+            callback_reserve=profile.callback_reserve, callback_when_calm=profile.callback_when_calm,
             general_queues=profile.general_queues, parallel_queues=profile.parallel_queues,
         )
         self.core = QueueCore(

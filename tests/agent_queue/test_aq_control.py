@@ -162,7 +162,7 @@ def _answered(core: QueueCore, n: int) -> None:
 
 
 def test_abandoned_callback_waits_while_the_rate_is_near_target() -> None:
-    core = _core(callback_reserve=0)
+    core = _core(callback_when_calm=True)
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)
@@ -172,7 +172,7 @@ def test_abandoned_callback_waits_while_the_rate_is_near_target() -> None:
 
 
 def test_abandoned_callback_leaves_the_reserve_free() -> None:
-    core = _core()  # callback_reserve = 2: agent01 is the only free member of Q
+    core = _core(callback_reserve=2)  # agent01 is the only free member of Q
     _answered(core, 50)
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
@@ -182,7 +182,7 @@ def test_abandoned_callback_leaves_the_reserve_free() -> None:
 
 
 def test_abandoned_caller_with_caller_id_is_owed_a_callback_but_not_a_short_one() -> None:
-    core = _core(callback_reserve=0)
+    core = _core()
     _answered(core, 50)  # the rate is comfortable: a past call may take an agent
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
@@ -200,7 +200,7 @@ def test_abandoned_caller_with_caller_id_is_owed_a_callback_but_not_a_short_one(
 def test_decisions_are_logged_with_masked_numbers(caplog: pytest.LogCaptureFixture) -> None:
     from infra.logs import MaskingFormatter
 
-    core = _core(callback_reserve=0)
+    core = _core()
     caplog.set_level("INFO")
     _answered(core, 50)
     core.on_event(_join("a1"), 0)
