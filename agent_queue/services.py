@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from agent_queue.ami import AmiClient
 from agent_queue.callbacks import CallbackRequest, LogTicketNotes, TicketNotes
 from agent_queue.control import (
-    CALLBACK_VARIABLE,
     AddMember,
     Decision,
     DropCallback,
@@ -32,7 +31,7 @@ from agent_queue.control import (
     RemoveMember,
     SetPenalty,
 )
-from agent_queue.events import AmiConnectedEvent, AmiEvent, OriginateFinishedEvent
+from agent_queue.events import AmiEvent, OriginateFinishedEvent
 from agent_queue.exceptions import QueueError
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
@@ -65,17 +64,6 @@ class SlaStore:
                 select(QueueCallOutcomeRow).where(QueueCallOutcomeRow.settled_at > since)
             )).all()
         return [CallOutcome(r.queue, r.uniqueid, r.offered_at, r.settled_at, r.wait_s, Result(r.result)) for r in rows]
-
-
-# Whitelist regexes for the engine's AMI session (any match passes). Without them Asterisk
-# writes every Newexten, AGIExec and dialplan VarSet of every call, and parsing those was
-# about half of the engine's CPU per call (bench/bench_engine_cpu.py). Prefixes are enough:
-# "Queue" covers QueueCallerJoin/Leave/Abandon and QueueMember*, "Agent" AgentCalled/Connect/
-# Complete/RingNoAnswer; VarSet passes only for the call-back variables.
-ENGINE_EVENT_FILTERS = (
-    "Event: (Queue|Agent|FullyBooted|Shutdown|Hangup|OriginateResponse)",
-    f"Variable: {CALLBACK_VARIABLE}",
-)
 
 
 class AmiDialer:
@@ -132,23 +120,9 @@ class QueueService:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _on_event(self, ev: AmiEvent) -> None:
-        if isinstance(ev, AmiConnectedEvent):
-            task = asyncio.create_task(self._filter_events(), name="ami-event-filter")
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
         for outcome in self.core.on_event(ev, self.clock()):
             if self.store is not None:
                 await self.store.save(outcome)
-
-    async def _filter_events(self) -> None:
-        """Per session (a filter lives as long as the login): only the events the queue
-        manager reads are written to us; see ENGINE_EVENT_FILTERS."""
-        for f in ENGINE_EVENT_FILTERS:
-            try:
-                await self.client.send({"Action": "Filter", "Operation": "Add", "Filter": f})
-            except QueueError as exc:
-                log_event(log, "ami event filter not set; every event is read", logging.WARNING, error=str(exc))
-                return
 
     async def _loop(self) -> None:
         while True:

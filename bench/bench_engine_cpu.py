@@ -11,7 +11,7 @@ system carries without failures, and reads CPU time where each implementation sp
          less this process's CPU over an idle stretch of the same length (the AMI reader that
          counts queue joins and the SIPp wrapper also run here);
          The engine's 24 h tracker must settle every call (they give up in the queue, which has
-         no agents here), so a filtered-out queue event would show as a failed run;
+         no agents here): a run where the engine lost calls fails;
   pyst2  CPU of the AGI script processes: Asterisk forks one per call and reaps it, so the
          children's CPU (cutime + cstime in /proc/<asterisk>/stat) grows by exactly theirs.
 
@@ -50,7 +50,7 @@ from tests.support.ami_watch import AmiWatch  # noqa: E402
 from tests.support.sipp import Sipp  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
-LABELS = {**ivr_bench.LABELS, "ours-unfiltered": "ours, AMI filter off"}
+LABELS = ivr_bench.LABELS
 progress = ivr_bench.progress
 
 
@@ -168,28 +168,16 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
         sipp_dir.mkdir()
         ns = argparse.Namespace(margin=2.0)
         bench = ivr_bench.Bench(ns, settings, journey, Sipp(sipp_dir, pbx_port=settings.pbx.sip_port), ami, bench_pbx)
-        import agent_queue.services as queue_services
-
-        filters = queue_services.ENGINE_EVENT_FILTERS
-        for label, wanted in (("ours-unfiltered", ()), ("ours", filters)):
-            if label == "ours-unfiltered" and args.skip_unfiltered:
-                continue
-            # The engine before the cut: its AMI session reads every event Asterisk writes.
-            queue_services.ENGINE_EVENT_FILTERS = wanted
-            engine = Engine(settings)
-            await engine.start()
-            bench.engine = engine
-            progress(f"engine up (FastAGI 127.0.0.1:{settings.engine.agi_port}, speech off, "
-                     f"AMI event filter {'on' if wanted else 'off'})")
-            # Warm up: first-call imports, prompt cache, SQLite file creation are not per-call costs.
-            await bench.sipp.call(ivr_bench.NUMBERS["ours"], steps=bench.caller_steps(), calls=3, rate=3, limit=3,
-                                  timeout_s=30, name="warm-ours")
-            m = await measure(bench, "ours", args, ast_pid, args.profile if label == "ours" else None)
-            m.system = label
-            results.append(m)
-            await engine.close()
-            engine = None
-        queue_services.ENGINE_EVENT_FILTERS = filters
+        engine = Engine(settings)
+        await engine.start()
+        bench.engine = engine
+        progress(f"engine up (FastAGI 127.0.0.1:{settings.engine.agi_port}, speech off)")
+        # Warm up: first-call imports, prompt cache, SQLite file creation are not per-call costs.
+        await bench.sipp.call(ivr_bench.NUMBERS["ours"], steps=bench.caller_steps(), calls=3, rate=3, limit=3,
+                              timeout_s=30, name="warm-ours")
+        results.append(await measure(bench, "ours", args, ast_pid, args.profile))
+        await engine.close()
+        engine = None
         results.append(await measure(bench, "pyst2", args, ast_pid, None))
     finally:
         if engine is not None:
@@ -217,11 +205,8 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
     ours, base = by["ours"], by["pyst2"]
     if ours.ok and base.ok and ours.agi_cpu_s > 0:
         print(f"ratio pyst2/ours AGI CPU per call: {base.agi_ms_per_call / ours.agi_ms_per_call:.1f}")
-    old = by.get("ours-unfiltered")
-    if old is not None and old.ok and ours.agi_cpu_s > 0:
-        print(f"ratio ours-unfiltered/ours AGI CPU per call: {old.agi_ms_per_call / ours.agi_ms_per_call:.1f}")
-    # ours: the engine's tracker must have settled every call (callers give up in the agentless
-    # queue): the event filter may not hide a queue event the engine needs.
+
+    # ours: the engine's tracker must have settled every call (callers give up in the agentless queue).
     bad = [m for m in results if m.ok < m.calls or m.joined < m.calls or 0 <= m.tracked < m.calls]
     return 1 if bad else 0
 
@@ -231,8 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calls", type=int, default=100, help="calls per system (default 100)")
     p.add_argument("--rate", type=int, default=4, help="calls per second, below every system's ceiling (default 4)")
     p.add_argument("--profile", type=Path, help="write a pyinstrument report of the engine's step here")
-    p.add_argument("--skip-unfiltered", action="store_true",
-                   help="do not also run the engine with its AMI event filter off (the cost before the cut)")
+
     args = p.parse_args(argv)
     if args.calls < 1 or args.rate < 1:
         p.error("--calls and --rate must be >= 1")
