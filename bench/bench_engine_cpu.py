@@ -16,7 +16,7 @@ system carries without failures, and reads CPU time where each implementation sp
          children's CPU (cutime + cstime in /proc/<asterisk>/stat) grows by exactly theirs.
 
 Asterisk's own CPU per call (utime + stime) is printed for both as context. `--profile FILE`
-runs the engine's step under pyinstrument and writes its text report (where the time goes).
+runs the engine's step under cProfile on CPU time and writes the top functions (where it goes).
 The PBX lock (/tmp/hotline-pbx.lock) is held for the whole run. Progress on stderr; the table,
 `RESULT ...` and `ratio ...` lines on stdout.
 """
@@ -107,10 +107,11 @@ async def measure(bench, system: str, args: argparse.Namespace, ast_pid: int, pr
     mark = bench.ami.mark()
     profiler = None
     if profile is not None:
-        from pyinstrument import Profiler
+        import cProfile
 
-        profiler = Profiler(async_mode="disabled", interval=0.0005)
-        profiler.start()
+        # CPU time, not wall time: the step is mostly waiting for the PBX.
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
     own0, ast0 = time.process_time(), proc_cpu(ast_pid)
     started = time.monotonic()
     result = await bench.sipp.call(
@@ -121,9 +122,16 @@ async def measure(bench, system: str, args: argparse.Namespace, ast_pid: int, pr
     seconds = time.monotonic() - started
     own1, ast1 = time.process_time(), proc_cpu(ast_pid)
     if profiler is not None:
-        profiler.stop()
-        profile.write_text(profiler.output_text(unicode=True, color=False, show_all=False), encoding="utf-8")
-        progress(f"pyinstrument report: {profile}")
+        import io
+        import pstats
+
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
+        profile.write_text(out.getvalue(), encoding="utf-8")
+        progress(f"cProfile report (CPU time; own time, then cumulative): {profile}")
     joined = {e.get("Channel") for e in bench.ami.since(mark, "QueueCallerJoin", Queue=bench.j.queue)}
     if system == "ours":
         # This process's CPU when no call runs, over the same wall time, is not the engine's work per call.
@@ -215,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--calls", type=int, default=100, help="calls per system (default 100)")
     p.add_argument("--rate", type=int, default=4, help="calls per second, below every system's ceiling (default 4)")
-    p.add_argument("--profile", type=Path, help="write a pyinstrument report of the engine's step here")
+    p.add_argument("--profile", type=Path, help="write a cProfile report (CPU time) of the engine's step here")
 
     args = p.parse_args(argv)
     if args.calls < 1 or args.rate < 1:
