@@ -44,6 +44,7 @@ ivr_bench = importlib.util.module_from_spec(_spec)
 sys.modules["bench_ivr"] = ivr_bench  # its dataclasses look their module up
 _spec.loader.exec_module(ivr_bench)
 
+from agent_queue import actions  # noqa: E402
 from hotline import pbx  # noqa: E402
 from infra.logs import setup_logging  # noqa: E402
 from tests.support.ami_watch import AmiWatch  # noqa: E402
@@ -168,10 +169,11 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
         bench_pbx.mount_proc()
         script = ivr_bench.install_pyst2(settings, layout, journey)
         bench_pbx.start(ivr_bench.bench_conf(journey, rtt_commands=10, script=script))
-        assert bench_pbx.proc is not None
-        ast_pid = asterisk_pid(bench_pbx.proc.pid)
+        launched = pbx.running_pid(settings)
+        assert launched is not None, "the bench's Asterisk is not running"
+        ast_pid = asterisk_pid(launched)
         await ami.connect("127.0.0.1", settings.ami.port, settings.ami.username, settings.ami_secret())
-        await ami.action({"Action": "Events", "EventMask": "agent"})
+        await ami.action(actions.events("agent"))
         sipp_dir = var_dir / "sipp"
         sipp_dir.mkdir()
         ns = argparse.Namespace(margin=2.0)
