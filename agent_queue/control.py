@@ -15,7 +15,13 @@ Each tick, per queue:
 - offer a call-back (keeps the caller's place) once a caller's expected wait exceeds
   `offer_callback_after_s`;
 - when an agent is free, dial the call-back owed to the caller who joined before everybody
-  still waiting; abandoned callers with a caller ID are tried when nobody is waiting.
+  still waiting; abandoned callers with a caller ID are tried when nobody is waiting, the
+  queue projects comfortably above target and `callback_reserve` agents stay free;
+- parallel lines (双号并行): every signed-in 12345 seat is a standing member of each parallel
+  line at penalty 1, so the line overflows to general seats when its own are busy;
+- `extend_shift` answers whether an agent whose shift ends should stay (overtime, up to
+  `overtime_s`) because its queues are under pressure; the simulator asks it at each logout,
+  the live engine does not yet (no desktop prompt for it).
 Every decision carries its reason and is logged (numbers masked by the formatter).
 """
 
@@ -56,6 +62,11 @@ class ControlPolicy:
     calm_s: float = 600.0
     offer_callback_after_s: float = 60.0
     callbacks: bool = True
+    virtual_hold: bool = True  # offer waiting callers a call-back that keeps their place
+    abandoned_callbacks: bool = True  # call back callers who hung up (does not change their outcome)
+    overtime_s: float = 3600.0  # how long an agent may be asked to stay past the shift's end
+    callback_reserve: int = 0  # free agents of the queue an abandoned caller's call-back leaves alone
+    callback_when_calm: bool = False  # abandoned callers only while the queue projects >= target + 2 margins
     auto_callback_within_s: float = 1800.0
     leave_grace_s: float = 5.0
     general_queues: frozenset[str] = frozenset({"hotline-general"})
@@ -155,6 +166,7 @@ class QueueCore:
         self.offered: set[str] = set()
         self._ctl: dict[str, _QueueCtl] = {}
         self._tiers: dict[str, list[list[str]]] = {}
+        self._standing: dict[tuple[str, str], float] = {}
         self.decisions = 0
 
     # -- events --------------------------------------------------------------------------
@@ -232,7 +244,7 @@ class QueueCore:
     def _owe_abandoned(self, uid: str, call: _Open, number: str, waited: float, now: float) -> None:
         p = self.policy
         dial = callback_number(number)
-        if not p.callbacks or dial is None or waited < self.tracker.short_abandon_s:
+        if not (p.callbacks and p.abandoned_callbacks) or dial is None or waited < self.tracker.short_abandon_s:
             return
         req = CallbackRequest(
             kind=CallbackKind.ABANDONED, queue=call.queue, uniqueid=uid, number=dial, joined_at=call.joined_at,
@@ -261,6 +273,32 @@ class QueueCore:
         )
         return self.tracker.projected_rate(now, open_calls=len(waiters), expected_answered=expected, queue=queue)
 
+    def under_pressure(self, agent_id: str, now: float) -> str:
+        """Why this agent's queues need it on seat now ('' when they do not): callers waiting
+        in one of them, or its rolling rate projected under target + margin."""
+        agent = self.board.agents.get(agent_id)
+        if agent is None:
+            return ""
+        for q in sorted(agent.queues):
+            waiting = len(self.board.waiting_in(q))
+            if waiting:
+                return f"{waiting} waiting in {q}"
+            projected = self.projected_rate(q, now)
+            if projected < self.policy.target + self.policy.margin:
+                return f"{q} projected {projected:.3f} < {self.policy.target + self.policy.margin:.2f}"
+        return ""
+
+    def extend_shift(self, agent_id: str, due_at: float, now: float) -> bool:
+        """Ask the agent to stay past the end of the shift (overtime, up to `overtime_s`) under pressure."""
+        if not self.policy.overtime_s or now - due_at >= self.policy.overtime_s:
+            return False
+        why = self.under_pressure(agent_id, now)
+        if why:
+            self._log("queue control", decision="ExtendShift", agent_id=agent_id, reason=f"{why}; stay a while",
+                      late_s=round(now - due_at))
+            self.decisions += 1
+        return bool(why)
+
     def tick(self, now: float) -> list[Decision]:
         out: list[Decision] = []
         # Settle callers who left the queue without an answer, abandon or call-back.
@@ -268,6 +306,7 @@ class QueueCore:
             if call.left_at is not None and not call.callback and now - call.left_at >= self.policy.leave_grace_s:
                 del self.open[uid]
                 self._settle(uid, call, now, call.left_at - call.joined_at, Result.ABANDONED)
+        out.extend(self._parallel_overflow(now))
         queues = sorted(self.board.queues() | {w.queue for w in self.board.waiting.values()})
         for q in queues:
             out.extend(self._control_queue(q, now))
@@ -296,7 +335,7 @@ class QueueCore:
             if now - ctl.calm_since >= p.calm_s:
                 out.extend(self._narrow(q, ctl, now, f"calm {now - ctl.calm_since:.0f}s, projected {projected:.3f}"))
                 ctl.calm_since = now
-        if p.callbacks:
+        if p.callbacks and p.virtual_hold:
             for i, w in enumerate(waiters):
                 ew = self.expected_wait(q, i + 1, now)
                 if (w.uniqueid not in self.offered and ew > p.offer_callback_after_s
@@ -304,6 +343,22 @@ class QueueCore:
                     self.offered.add(w.uniqueid)
                     out.append(OfferCallback(f"expected wait {ew:.0f}s > {p.offer_callback_after_s:.0f}s",
                                              q, w.uniqueid, ew))
+        return out
+
+    def _parallel_overflow(self, now: float) -> list[Decision]:
+        """双号并行: every signed-in 12345 seat is a standing member of each parallel line at
+        penalty 1, so app_queue rings it as soon as the line's own seats are all busy."""
+        out: list[Decision] = []
+        for q in sorted(self.policy.parallel_queues):
+            for agent in self.board.agents.values():
+                key = (q, agent.spec.id)
+                if (agent.state is AgentState.LOGGED_OUT or q in agent.queues
+                        or not (agent.spec.skills | {agent.spec.home_queue}) & self.policy.general_queues
+                        or now - self._standing.get(key, -math.inf) < 60.0):
+                    continue
+                self._standing[key] = now  # live, the member shows up with the AMI event
+                out.append(AddMember("parallel line: 12345 seats answer when its own seats are busy",
+                                     q, agent.spec.id, 1, -1))
         return out
 
     def _tiers_for(self, q: str) -> list[list[str]]:
@@ -367,6 +422,12 @@ class QueueCore:
             ]
             if not free:
                 break
+            if req.kind is CallbackKind.ABANDONED and (
+                len(free) <= self.policy.callback_reserve
+                or (self.policy.callback_when_calm
+                    and self.projected_rate(req.queue, now) < self.policy.target + 2 * self.policy.margin)
+            ):
+                break  # a past call waits while the rate is close to target or the reserve is thin
             agent = min(free, key=lambda a: (a.queues.get(req.queue, 9), a.since))
             taken.add(agent.spec.id)
             self.book.started(req)

@@ -82,3 +82,9 @@ class ProfileInvalid(QueueError):
     """A day profile for the simulator or the staffing planner is malformed; names file and field."""
 
     error_id = "profile-invalid"
+
+
+class RosterInfeasible(QueueError):
+    """The roster rules of a profile admit no roster meeting the need (names what cannot be covered)."""
+
+    error_id = "roster-infeasible"

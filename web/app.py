@@ -76,6 +76,7 @@ STATUS_FOR = {
     "no-such-queue": 404,
     "illegal-agent-transition": 409,
     "profile-invalid": 422,
+    "roster-infeasible": 422,
     "ami-not-connected": 503,
     "ami-login-failed": 503,
     "ami-overloaded": 503,

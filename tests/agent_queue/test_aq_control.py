@@ -109,12 +109,12 @@ def test_widens_tier_by_tier_with_reasons_then_lowers_penalties() -> None:
     for i in range(6):
         core.on_event(_join(f"c{i}"), 0)
     first = core.tick(1)
-    adds = [d for d in first if isinstance(d, AddMember)]
+    adds = [d for d in first if isinstance(d, AddMember) and d.queue == Q]
     assert [(d.agent_id, d.penalty) for d in adds] == [("agent02", 1)]
     assert "projected" in adds[0].reason and "skilled" in adds[0].reason
-    assert not [d for d in core.tick(10) if isinstance(d, AddMember)]  # step_s not over
-    assert [d.agent_id for d in core.tick(31) if isinstance(d, AddMember)] == ["agent03"]  # tier 2 empty: skip
-    assert [d.agent_id for d in core.tick(62) if isinstance(d, AddMember)] == ["agent04"]
+    assert not [d for d in core.tick(10) if isinstance(d, AddMember) and d.queue == Q]  # step_s not over
+    assert [d.agent_id for d in core.tick(31) if isinstance(d, AddMember) and d.queue == Q] == ["agent03"]
+    assert [d.agent_id for d in core.tick(62) if isinstance(d, AddMember) and d.queue == Q] == ["agent04"]
     pens = [d for d in core.tick(93) if isinstance(d, SetPenalty)]
     assert {d.agent_id for d in pens} == {"agent02", "agent03", "agent04"} and all(d.penalty == 0 for d in pens)
 
@@ -124,7 +124,7 @@ def test_no_widening_when_the_target_is_safe() -> None:
     for i in range(50):
         core.tracker.record(CallOutcome(Q, f"h{i}", 0, 1, 2, Result.ANSWERED))
     core.on_event(_join("c1"), 0)
-    assert not [d for d in core.tick(1) if isinstance(d, AddMember)]  # agent01 is free: no wait expected
+    assert not [d for d in core.tick(1) if isinstance(d, AddMember) and d.queue == Q]  # agent01 free: no wait
 
 
 def test_callback_offer_keeps_place_and_is_placed_before_later_callers() -> None:
@@ -156,8 +156,34 @@ def test_callback_waits_while_an_earlier_caller_is_still_queued() -> None:
     assert not [d for d in core.tick(31) if isinstance(d, PlaceCallback)]
 
 
+def _answered(core: QueueCore, n: int) -> None:
+    for i in range(n):
+        core.tracker.record(CallOutcome(Q, f"h{i}", 0, 1, 2, Result.ANSWERED))
+
+
+def test_abandoned_callback_waits_while_the_rate_is_near_target() -> None:
+    core = _core(callback_when_calm=True)
+    core.on_event(_join("a1"), 0)
+    core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
+                                       position=1, original_position=1), 40)
+    assert not [d for d in core.tick(60) if isinstance(d, PlaceCallback)]  # 0 of 1 answered so far
+    _answered(core, 50)
+    assert [d.request.uniqueid for d in core.tick(61) if isinstance(d, PlaceCallback)] == ["a1"]
+
+
+def test_abandoned_callback_leaves_the_reserve_free() -> None:
+    core = _core(callback_reserve=2)  # agent01 is the only free member of Q
+    _answered(core, 50)
+    core.on_event(_join("a1"), 0)
+    core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
+                                       position=1, original_position=1), 40)
+    assert list(core.book.requests) == ["a1"]
+    assert not [d for d in core.tick(60) if isinstance(d, PlaceCallback)]
+
+
 def test_abandoned_caller_with_caller_id_is_owed_a_callback_but_not_a_short_one() -> None:
     core = _core()
+    _answered(core, 50)  # the rate is comfortable: a past call may take an agent
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)
@@ -176,6 +202,7 @@ def test_decisions_are_logged_with_masked_numbers(caplog: pytest.LogCaptureFixtu
 
     core = _core()
     caplog.set_level("INFO")
+    _answered(core, 50)
     core.on_event(_join("a1"), 0)
     core.on_event(CallerAbandonedEvent(queue=Q, uniqueid="a1", caller_id="13800138000", hold_time=40,
                                        position=1, original_position=1), 40)
@@ -225,3 +252,30 @@ def test_profile_errors_name_file_and_field(tmp_path: Path) -> None:
     f.write_text(f"[[queues]]\nname = 'q'\nshare = 1.0\n[day]\ncalls = 'x'\nshape = [{', '.join(['1'] * 48)}]\n")
     with pytest.raises(ProfileInvalid, match=r"day.calls: expected float"):
         load_profile(f)
+
+
+def test_general_seats_stand_in_the_parallel_line_at_penalty_one() -> None:
+    core = _core()
+    adds = [d for d in core.tick(1) if isinstance(d, AddMember) and d.queue == "hotline-2253337"]
+    # agent01 (home general) and agent02 (trained for general) are 12345 seats; agent04 is not.
+    assert sorted((d.agent_id, d.penalty) for d in adds) == [("agent01", 1), ("agent02", 1)]
+    assert "parallel line" in adds[0].reason
+    assert not [d for d in core.tick(2) if isinstance(d, AddMember) and d.queue == "hotline-2253337"]
+
+
+def test_parallel_line_overflows_in_the_simulator(tmp_path: Path) -> None:
+    # The line's own seat is swamped; 12345 seats answer it in the control loop only.
+    shape = ", ".join(["1"] * 48)
+    f = tmp_path / "line.toml"
+    f.write_text(
+        f"[day]\ncalls = 2000\naht_s = 150\npatience_s = 60\nseed = 4\nshape = [{shape}]\n"
+        'general_queues = ["gen"]\nparallel_queues = ["line"]\n'
+        '[[queues]]\nname = "gen"\nshare = 0.6\n[[queues]]\nname = "line"\nshare = 0.4\n'
+        '[[shifts]]\nstart = "00:00"\nend = "00:00"\nagents = 8\nhome = "gen"\n'
+        '[[shifts]]\nstart = "00:00"\nend = "00:00"\nagents = 1\nhome = "line"\n'
+    )
+    p = load_profile(f)
+    plain = simulate(p, policy="rrmemory", seed=1)
+    ctl = simulate(p, policy="control", seed=1, virtual_hold=False, abandoned_callbacks=False)
+    assert plain.per_queue["line"]["answer_rate"] < 0.6
+    assert ctl.per_queue["line"]["answer_rate"] > 0.9
