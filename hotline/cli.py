@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "hotline_merge.cli",
     "asr.cli",
     "tickets.cli",
+    "knowledge.cli",
     "agent_queue.cli",
 )
 

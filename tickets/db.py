@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Packages that own their migrations keep them in their own folder; one revision chain across them.
+VERSION_LOCATIONS = (MIGRATIONS / "versions", Path(__file__).resolve().parent.parent / "knowledge" / "migrations" / "versions")
 
 
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url)
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(str(p) for p in VERSION_LOCATIONS))
     return cfg
 
 

@@ -19,6 +19,11 @@ try:  # the queue package adds its own tables (revision 0002_queue_stats)
 except ImportError:
     pass
 
+try:  # the knowledge package's tables (revision 0003_knowledge)
+    import knowledge.models  # noqa: F401
+except ImportError:
+    pass
+
 target_metadata = Base.metadata
 
 
