@@ -68,6 +68,7 @@ class Engine:
     ami: Any = None
     db_engine: Any = None
     tickets: Any = None
+    knowledge: Any = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
     calls: Any = None
@@ -83,6 +84,7 @@ class Engine:
         s.var_dir.mkdir(parents=True, exist_ok=True)
         await self._open_database()
         self._load_dialplan()
+        await self._check_answers()
         await self._render_prompts()
         self._build_speech()
         await self._connect_ami()
@@ -108,6 +110,29 @@ class Engine:
             policy=load_policy(self.settings.tickets.policy),
             calendar=load_calendar(self.settings.tickets.calendar_file),
         )
+        await self._open_knowledge()
+
+    async def _open_knowledge(self) -> None:
+        from knowledge import repository as kb_repo
+        from knowledge.cli import STARTER
+        from knowledge.services import KnowledgeService
+        from knowledge.state import Actor
+
+        self.knowledge = KnowledgeService(sessionmaker=make_sessionmaker(self.db_engine))
+        async with self.knowledge.sessionmaker() as session:
+            empty = await kb_repo.count(session) == 0
+        if empty:
+            # A fresh install answers from the starter set; departments then edit and re-approve.
+            report = await self.knowledge.import_file(STARTER, actor=Actor("starter-set", "admin"))
+            log_event(log, "knowledge base seeded with the starter set", articles=len(report.created))
+
+    async def _check_answers(self) -> None:
+        """Self-service answers that reference an unpublished article play the fallback: say so once."""
+        assert self.dialplan is not None and self.knowledge is not None
+        for answer in self.dialplan.current.selfservice:
+            if answer.article and await self.knowledge.published(answer.article) is None:
+                log_event(log, "self-service answer references an unpublished article", logging.WARNING,
+                          answer=answer.id, article=answer.article)
 
     def _load_dialplan(self) -> None:
         from hotline_merge.exceptions import DialplanInvalid
@@ -195,6 +220,7 @@ class Engine:
             tickets=self.tickets,
             visits=self.visits,
             speech=self.speech,
+            answers=self.knowledge,
             emergency_dial=self.settings.pbx.emergency_dial,
             recording_dir=layout.recording_dir,
             grammar=self.settings.asr.mode == "grammar",
@@ -253,6 +279,7 @@ class Engine:
         await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
         self.dialplan.current = plan
         self.dialplan.version += 1
+        await self._check_answers()
         if self.ami is not None and getattr(self.ami, "connected", False):
             for command in ("dialplan reload", "queue reload all"):
                 await self.ami.send({"Action": "Command", "Command": command})

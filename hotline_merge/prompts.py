@@ -35,7 +35,8 @@ def prompt_catalog(dialplan: Dialplan) -> dict[str, str]:
         if profile.after_hours_prompt:
             out[f"hours.{profile.id}.after_hours"] = profile.after_hours_prompt
     for answer in dialplan.selfservice:
-        out[f"selfservice.{answer.id}"] = answer.text
+        # An article's text lives in the knowledge base; the YAML only holds the fallback.
+        out[f"selfservice.{answer.id}"] = answer.text or p.selfservice_unavailable
     for matter in dialplan.not_accepted:
         out[f"not_accepted.{matter.id}"] = f"{matter.explanation}{matter.channel}"
     for emergency in dialplan.emergencies:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from hotline_merge.decision import RoutingDecision
@@ -35,6 +35,18 @@ TICKET_TYPES = {"consultation": "咨询", "complaint": "投诉", "report": "举�
 SURVEY_ATTEMPTS = 3
 SURVEY_THANKS = "感谢您对12345热线工作的评价，再见。"
 SILENCE = "silence/1"  # from Asterisk's core sounds: GET DATA without a prompt
+
+
+class SpokenAnswer(Protocol):
+    prompt_id: str
+    text: str
+
+
+class AnswerSource(Protocol):
+    """The knowledge base as the IVR sees it: the published text of an article, None if unpublished.
+    The prompt id changes with every published version, so a new version is a new audio file."""
+
+    async def spoken(self, article_id: str) -> SpokenAnswer | None: ...
 
 
 @dataclass
@@ -78,6 +90,7 @@ class CallService:
         tickets: Any,
         visits: Any = None,
         speech: Any = None,
+        answers: AnswerSource | None = None,
         emergency_dial: str = "PJSIP/{number}@emergency",
         recording_dir: str = "/var/spool/asterisk/hotline-recordings",
         host_path: Callable[[str], Path] = Path,
@@ -90,6 +103,7 @@ class CallService:
         self.tickets = tickets
         self.visits = visits
         self.speech = speech
+        self.answers = answers
         self.emergency_dial = emergency_dial
         self.recording_dir = recording_dir
         self.host_path = host_path
@@ -118,7 +132,8 @@ class CallService:
                 if isinstance(step, Play):
                     # Callers who know the menu key ahead; a key skips the rest of what is playing.
                     if not typeahead.keys:
-                        path = await self.prompts.ensure(step.prompt_id, step.text)
+                        prompt_id, text = await self._what_to_play(step)
+                        path = await self.prompts.ensure(prompt_id, text)
                         typeahead.add(await agi.stream_file(path, DTMF_KEYS))
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
@@ -135,6 +150,18 @@ class CallService:
                 self._abandoned_ticket(caller=req.callerid, line=dnis, call_id=req.uniqueid, stage=stage,
                                        department=department),
             )
+
+    async def _what_to_play(self, step: Play) -> tuple[str, str]:
+        """A knowledge-base answer is read at call time; without one (or when it is not published,
+        or the database is slow) the flow's fallback text plays."""
+        if step.article is None or self.answers is None:
+            return step.prompt_id, step.text
+        spoken = await self._safe_ticket("knowledge answer", self.answers.spoken(step.article))
+        if spoken is None:
+            log_event(log, "self-service article not published, fallback plays", logging.WARNING,
+                      article=step.article)
+            return step.prompt_id, step.text
+        return spoken.prompt_id, spoken.text
 
     async def _collect(self, agi: AgiChannel, step: Collect, typeahead: TypeAhead) -> Any:
         if typeahead.keys:
