@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "tickets.cli",
     "knowledge.cli",
     "agent_queue.cli",
+    "accounts.cli",
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from accounts.store import AccountStore
 from tickets.deadlines import to_local
 from tickets.exceptions import TicketError
 from tickets.reports import AnswerRate, build_report, month_bounds
@@ -33,7 +34,7 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import schemas
+from web import login, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.openapi import build_openapi
 
@@ -277,14 +278,17 @@ def create_app(
     settings: object | None = None,
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
+    accounts: AccountStore | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
-    queue tracker's 接通率 source for reports (None: reported as null)."""
+    queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
+    sign in at /login) defaults to the database account store."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate
     r = app.router
+    login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)

@@ -18,8 +18,9 @@ try:  # the queue package adds its own tables (revision 0002_queue_stats)
     import agent_queue.models  # noqa: F401
 except ImportError:
     pass
+import accounts.models  # noqa: E402,F401  (users, web sessions: revision 0003_accounts)
 
-try:  # the knowledge package's tables (revision 0003_knowledge)
+try:  # the knowledge package's tables (revision 0004_knowledge)
     import knowledge.models  # noqa: F401
 except ImportError:
     pass

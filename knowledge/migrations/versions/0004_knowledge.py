@@ -3,8 +3,8 @@
 SQLite: an FTS5 table (unicode61 over the pinyin sound tokens of `infra.chinese`), ranked by
 bm25. PostgreSQL: a tsvector ('simple' configuration over the same tokens) with a GIN index.
 
-Revision ID: 0003_knowledge
-Revises: 0002_queue_stats
+Revision ID: 0004_knowledge
+Revises: 0003_accounts
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_knowledge"
-down_revision = "0002_queue_stats"
+revision = "0004_knowledge"
+down_revision = "0003_accounts"
 branch_labels = None
 depends_on = None
 
