@@ -246,7 +246,8 @@ class Engine:
 
         from web.app import create_app
 
-        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate)
+        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
+                         knowledge=self.knowledge)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)

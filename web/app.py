@@ -11,8 +11,10 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from accounts.store import AccountStore
+from knowledge.services import KnowledgeService
 from tickets.deadlines import to_local
 from tickets.exceptions import TicketError
+from tickets.intake import CitizenIntake, LogSmsGateway
 from tickets.reports import AnswerRate, build_report, month_bounds
 from tickets.repository import TicketFilter
 from tickets.services import TicketService
@@ -34,7 +36,8 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import login, schemas
+from web import knowledge as kb_web
+from web import login, public, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.openapi import build_openapi
 
@@ -279,6 +282,8 @@ def create_app(
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
     accounts: AccountStore | None = None,
+    knowledge: KnowledgeService | None = None,
+    intake: CitizenIntake | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
@@ -289,6 +294,8 @@ def create_app(
     app[ANSWER_RATE] = answer_rate
     r = app.router
     login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
+    kb_web.setup(app, knowledge=knowledge or KnowledgeService(sessionmaker=tickets.sessionmaker))
+    public.setup(app, intake=intake or CitizenIntake(tickets=tickets, sms=LogSmsGateway()))
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)

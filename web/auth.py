@@ -21,7 +21,8 @@ from web.session import ACCOUNTS, COOKIE, SAFE_METHODS, SIGNED_IN, csrf_ok
 PRINCIPAL = web.AppKey("principal_resolver", object)
 CURRENT = web.RequestKey("principal", Principal)
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/login", "/favicon.ico"})
-PUBLIC_PREFIXES = ("/static/",)
+# The citizens' web channel (web/public.py) is open to everyone; it guards itself with rate limits.
+PUBLIC_PREFIXES = ("/static/", "/public/", "/api/public/")
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the
 # citizen through the contact left (甘州区办法 第十三条). Supervisors and admins see it masked.
 UNMASKED_ROLES = frozenset({"agent", "department"})
