@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -12,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from accounts.store import AccountStore
 from knowledge.services import KnowledgeService
+from tickets.attachments import AttachmentStore
 from tickets.deadlines import to_local
 from tickets.exceptions import TicketError
 from tickets.intake import CitizenIntake, LogSmsGateway
@@ -37,7 +40,7 @@ from tickets.state import (
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
 from web import knowledge as kb_web
-from web import login, public, schemas
+from web import login, portal, public, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.openapi import build_openapi
 
@@ -275,6 +278,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _attachment_root(settings: object | None) -> Path:
+    # Reply attachments live on disk beside the database, never in it.
+    var = getattr(settings, "var_dir", None)
+    return Path(var) / "attachments" if var else Path(tempfile.mkdtemp(prefix="hotline-attachments-"))
+
+
 def create_app(
     *,
     tickets: TicketService,
@@ -284,6 +293,7 @@ def create_app(
     accounts: AccountStore | None = None,
     knowledge: KnowledgeService | None = None,
     intake: CitizenIntake | None = None,
+    attachments: AttachmentStore | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
@@ -296,6 +306,7 @@ def create_app(
     login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
     kb_web.setup(app, knowledge=knowledge or KnowledgeService(sessionmaker=tickets.sessionmaker))
     public.setup(app, intake=intake or CitizenIntake(tickets=tickets, sms=LogSmsGateway()))
+    portal.setup(app, attachments=attachments or AttachmentStore(_attachment_root(settings)))
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)

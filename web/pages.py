@@ -21,9 +21,12 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 ROLE_NAMES = {"agent": "话务员", "department": "承办单位", "supervisor": "班长", "admin": "管理员"}
 # Where `/` sends a signed-in user of each role; roles not listed get the home page of links.
-ROLE_HOME: dict[str, str] = {}
+ROLE_HOME: dict[str, str] = {"department": "/portal"}
 # The home page's links: (path, label, roles allowed).
-NAV: list[tuple[str, str, tuple[str, ...]]] = []
+NAV: list[tuple[str, str, tuple[str, ...]]] = [
+    ("/portal/supervision", "督办与考核（承办单位排名）", ("supervisor", "admin")),
+    ("/public/", "市民网上诉求页面", ("agent", "supervisor", "admin")),
+]
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
