@@ -204,7 +204,8 @@ class Engine:
         """督办 for overdue tickets and due return visits; one failure never stops the loop."""
         while True:
             await asyncio.sleep(every_s)
-            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due)):
+            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
+                              ("knowledge expiry", self.knowledge.sweep)):
                 try:
                     await job()
                 except Exception as exc:  # noqa: BLE001 - logged, retried next round
