@@ -98,3 +98,17 @@ def apply(status: Status, action: Action, *, actor: Actor, department: str, auth
     if action == Action.EXPIRE and not actor.hotline:
         raise Forbidden("expire: needs a supervisor or admin", field="role")
     return nxt
+
+
+def available(status: Status, *, actor: Actor, department: str, author: str) -> list[Action]:
+    """The workflow actions (not edit) this actor may take now, for showing only usable buttons."""
+    out = []
+    for (s, action) in _NEXT:
+        if s != status or action == Action.EDIT:
+            continue
+        try:
+            apply(status, action, actor=actor, department=department, author=author)
+        except (Forbidden, IllegalTransition):
+            continue
+        out.append(action)
+    return out

@@ -14,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from knowledge.exceptions import KnowledgeError
 from knowledge.services import ArticleInput, KnowledgeService
-from knowledge.state import Action, Actor
+from knowledge.state import Action, Actor, Status, available, may_edit
 from web.auth import error, principal, require
+from web.pages import render, require_page
 
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeService)
 STATUS_FOR = {"no-such-article": 404, "illegal-transition": 409, "forbidden": 403, "invalid-input": 422}
@@ -160,3 +161,93 @@ def setup(app: web.Application, *, knowledge: KnowledgeService) -> None:
     r.add_patch("/api/kb/articles/{slug}", edit_article)
     r.add_post("/api/kb/articles/{slug}/actions", act)
     r.add_get("/api/kb/articles/{slug}/history", history)
+    setup_pages(app)
+
+
+# ---------------------------------------------------------------- pages (知识库 for staff)
+
+STATUS_NAMES = {"draft": "草稿", "department_review": "部门审核中", "hotline_review": "热线审核中",
+                "published": "已发布", "expired": "已失效"}  # fmt: skip
+ACTION_NAMES = {"submit": "提交部门审核", "department_approve": "部门审核通过", "hotline_approve": "热线审核通过并发布",
+                "send_back": "退回修改", "expire": "设为失效"}  # fmt: skip
+FORM_FIELDS = ("title", "body", "spoken", "category", "keywords", "valid_from", "valid_to", "review_due",
+               "legal_basis", "source")  # fmt: skip
+
+
+def _available(view, actor: Actor) -> list[tuple[str, str]]:  # noqa: ANN001
+    actions = available(Status(view.status), actor=actor, department=view.department, author=view.author)
+    return [(a.value, ACTION_NAMES[a.value]) for a in actions]
+
+
+async def kb_page(request: web.Request) -> web.Response:
+    p = require_page(request, *READERS)
+    kb = request.app[KNOWLEDGE]
+    q = request.query.get("q", "").strip()
+    hits = await kb.search(q, limit=10) if q else []
+    articles = [] if p.role == "agent" else await kb.list(department=p.department if p.role == "department" else None)
+    flagged = [] if p.role == "agent" else [(v, why) for v, why in await kb.flagged()
+                                             if p.role != "department" or v.department == p.department]  # fmt: skip
+    return render(request, "kb.html", q=q, hits=hits, articles=articles, flagged=flagged, names=STATUS_NAMES,
+                  writer=p.role in WRITERS)  # fmt: skip
+
+
+async def kb_article_page(request: web.Request, *, message: str = "", status: int = 200) -> web.Response:
+    require_page(request, *READERS)
+    kb = request.app[KNOWLEDGE]
+    slug = request.match_info["slug"]
+    try:
+        view = await kb.get(slug)
+    except KnowledgeError as exc:
+        raise web.HTTPNotFound(text="没有这个知识条目", content_type="text/plain") from exc
+    actor = actor_of(request)
+    return render(request, "kb_article.html", status=status, v=view, live=await kb.published(slug),
+                  names=STATUS_NAMES, message=message or {"edit": "已保存为新版本（草稿）", "action": "已办理"}.get(
+                      request.query.get("done", ""), ""),
+                  can_edit=may_edit(actor, view.department) and view.status in ("draft", "published", "expired"),
+                  actions=_available(view, actor), history=await kb.history(slug), audit=await kb.audit(slug),
+                  keywords="、".join(view.keywords))  # fmt: skip
+
+
+async def kb_edit_form(request: web.Request) -> web.Response:
+    require_page(request, *WRITERS)
+    form = await request.post()
+    changes: dict[str, Any] = {}
+    for name in FORM_FIELDS:
+        if name in form:
+            value = str(form[name]).strip()
+            if name == "keywords":
+                changes[name] = [k for k in value.replace("，", "、").replace(",", "、").split("、") if k.strip()]
+            elif name in ("valid_from", "valid_to", "review_due"):
+                changes[name] = value or None
+            else:
+                changes[name] = value
+    slug = request.match_info["slug"]
+    try:
+        await request.app[KNOWLEDGE].edit(slug, changes, actor=actor_of(request), note=str(form.get("note", ""))[:500])
+    except KnowledgeError as exc:
+        return await kb_article_page(request, message="未能保存：" + exc.message,
+                                     status=STATUS_FOR.get(exc.error_id, 400))  # fmt: skip
+    raise web.HTTPSeeOther(f"/kb/{slug}?done=edit")
+
+
+async def kb_action_form(request: web.Request) -> web.Response:
+    require_page(request, *WRITERS)
+    form = await request.post()
+    slug = request.match_info["slug"]
+    try:
+        action = Action(str(form.get("action", "")))
+        await request.app[KNOWLEDGE].act(slug, action, actor=actor_of(request), note=str(form.get("note", ""))[:500])
+    except ValueError:
+        return await kb_article_page(request, message="未知操作", status=422)
+    except KnowledgeError as exc:
+        return await kb_article_page(request, message="未能办理：" + exc.message,
+                                     status=STATUS_FOR.get(exc.error_id, 400))  # fmt: skip
+    raise web.HTTPSeeOther(f"/kb/{slug}?done=action")
+
+
+def setup_pages(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/kb", kb_page)
+    r.add_get("/kb/{slug}", kb_article_page)
+    r.add_post("/kb/{slug}/edit", kb_edit_form)
+    r.add_post("/kb/{slug}/action", kb_action_form)

@@ -25,6 +25,7 @@ ROLE_HOME: dict[str, str] = {"department": "/portal"}
 # The home page's links: (path, label, roles allowed).
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/supervision", "督办与考核（承办单位排名）", ("supervisor", "admin")),
+    ("/kb", "知识库（检索、编写、审核）", ("agent", "supervisor", "admin")),
     ("/public/", "市民网上诉求页面", ("agent", "supervisor", "admin")),
 ]
 
