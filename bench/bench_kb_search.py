@@ -23,11 +23,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from hotline.schema import upgrade  # noqa: E402
 from infra.chinese import normalize  # noqa: E402
 from infra.db import make_engine, make_sessionmaker  # noqa: E402
 from knowledge.services import KnowledgeService  # noqa: E402
 from knowledge.state import Actor  # noqa: E402
-from tickets.db import upgrade  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "knowledge" / "data"
 # One homophone per question where a common one exists (same pinyin, other characters).

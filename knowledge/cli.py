@@ -6,19 +6,22 @@ import argparse
 import asyncio
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from knowledge.exceptions import KnowledgeError
+from knowledge.services import STARTER
 from knowledge.state import Actor
 
-STARTER = Path(__file__).resolve().parent / "data" / "articles.jsonl"
 CLI_ACTOR = Actor("cli", "admin")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaitable[None]]) -> None:
+    """`upgrade` migrates a database URL (the composition root owns the schema environment)."""
     p = sub.add_parser("kb", help="knowledge base: import, export, search")
     ksub = p.add_subparsers(dest="kb_command", metavar="ACTION")
     ksub.required = True
+    p.set_defaults(upgrade=upgrade)
     i = ksub.add_parser("import", help="import articles from JSON lines (default: the starter set)")
     i.add_argument("file", nargs="?", default=str(STARTER), help=f"JSONL file (default {STARTER.name})")
     i.add_argument("--publish", action="store_true", help="publish every imported article at once")
@@ -41,10 +44,9 @@ async def _service(args: argparse.Namespace):  # noqa: ANN202
     from config import load_settings
     from infra.db import make_engine, make_sessionmaker
     from knowledge.services import KnowledgeService
-    from tickets.db import upgrade
 
     settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
-    await upgrade(settings.database_url)
+    await args.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     return engine, KnowledgeService(sessionmaker=make_sessionmaker(engine))
 

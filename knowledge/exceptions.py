@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from infra.errors import DomainError
 
-class KnowledgeError(Exception):
+
+class KnowledgeError(DomainError):
     """Base of every knowledge error. `error_id` is stable and safe to show; `field` names the input."""
 
     error_id = "knowledge-error"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NoSuchArticle(KnowledgeError):
@@ -21,16 +18,16 @@ class NoSuchArticle(KnowledgeError):
 class IllegalTransition(KnowledgeError):
     """The action does not exist from the article's status. Nothing was changed."""
 
-    error_id = "illegal-transition"
+    error_id = "article-transition-refused"
 
 
 class Forbidden(KnowledgeError):
     """The actor may not do this to this article (another department's, or reviewing their own edit)."""
 
-    error_id = "forbidden"
+    error_id = "article-forbidden"
 
 
 class InvalidArticle(KnowledgeError):
     """Bad input: a field of an article, an import line (`field` is `file:line: field`)."""
 
-    error_id = "invalid-input"
+    error_id = "article-invalid"

@@ -31,6 +31,8 @@ from knowledge.state import Action, Actor, Status, apply, may_edit
 log = logging.getLogger("knowledge")
 CST = ZoneInfo("Asia/Shanghai")
 SYSTEM = Actor("system", "admin")
+# The starter set shipped with the code (hotline kb import; the engine seeds an empty base with it).
+STARTER = Path(__file__).resolve().parent / "data" / "articles.jsonl"
 CONTENT_FIELDS = ("title", "body", "spoken", "department", "category", "keywords", "valid_from", "valid_to",
                   "review_due", "legal_basis", "source")  # fmt: skip
 # Flag articles whose validity ends this soon, as well as those past their review date.

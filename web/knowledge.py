@@ -19,10 +19,15 @@ from web.auth import error, principal, require
 from web.pages import render, require_page
 
 KNOWLEDGE = web.AppKey("knowledge", KnowledgeService)
-STATUS_FOR = {"no-such-article": 404, "illegal-transition": 409, "forbidden": 403, "invalid-input": 422}
 READERS = ("agent", "department", "supervisor", "admin")
 WRITERS = ("department", "supervisor", "admin")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _status(error_id: str) -> int:
+    from web.app import STATUS_FOR  # the one id -> status map
+
+    return STATUS_FOR.get(error_id, 400)
 
 
 def kb_errors(handler: Handler) -> Handler:
@@ -32,7 +37,7 @@ def kb_errors(handler: Handler) -> Handler:
             return await handler(request)
         except KnowledgeError as exc:
             extra: dict[str, Any] = {"errors": [{"field": exc.field, "message": exc.message}]} if exc.field else {}
-            return error(STATUS_FOR.get(exc.error_id, 400), exc.error_id, exc.message, **extra)
+            return error(_status(exc.error_id), exc.error_id, exc.message, **extra)
 
     return wrapped
 
@@ -226,7 +231,7 @@ async def kb_edit_form(request: web.Request) -> web.Response:
         await request.app[KNOWLEDGE].edit(slug, changes, actor=actor_of(request), note=str(form.get("note", ""))[:500])
     except KnowledgeError as exc:
         return await kb_article_page(request, message="未能保存：" + exc.message,
-                                     status=STATUS_FOR.get(exc.error_id, 400))  # fmt: skip
+                                     status=_status(exc.error_id))  # fmt: skip
     raise web.HTTPSeeOther(f"/kb/{slug}?done=edit")
 
 
@@ -241,7 +246,7 @@ async def kb_action_form(request: web.Request) -> web.Response:
         return await kb_article_page(request, message="未知操作", status=422)
     except KnowledgeError as exc:
         return await kb_article_page(request, message="未能办理：" + exc.message,
-                                     status=STATUS_FOR.get(exc.error_id, 400))  # fmt: skip
+                                     status=_status(exc.error_id))  # fmt: skip
     raise web.HTTPSeeOther(f"/kb/{slug}?done=action")
 
 

@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from tickets.exceptions import TicketError
 from tickets.intake import CitizenIntake, RateLimited
 from tickets.policy import TICKET_TYPES
 from web.auth import error
@@ -22,7 +21,6 @@ from web.session import remote
 
 INTAKE = web.AppKey("citizen_intake", CitizenIntake)
 PUBLIC_ROUTES = ("/public/", "/api/public/")
-STATUS_FOR = {"invalid-input": 422, "bad-code": 422, "rate-limited": 429}
 
 
 class CodeBody(BaseModel):
@@ -53,9 +51,6 @@ def intake_errors(handler: Handler) -> Handler:
             resp = error(429, exc.error_id, exc.message, errors=[{"field": exc.field, "message": exc.message}])
             resp.headers["Retry-After"] = str(int(exc.retry_after) + 1)
             return resp
-        except TicketError as exc:
-            extra: dict[str, Any] = {"errors": [{"field": exc.field, "message": exc.message}]} if exc.field else {}
-            return error(STATUS_FOR.get(exc.error_id, 400), exc.error_id, exc.message, **extra)
 
     return wrapped
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from hotline.schema import upgrade
 from infra.db import make_engine, make_sessionmaker
 from knowledge.services import KnowledgeService
 from knowledge.state import Actor
 from tests.tickets.conftest import FakeClock, pg_server  # noqa: F401  (fixture)
-from tickets.db import upgrade
 
 STARTER = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "articles.jsonl"
 QUESTIONS = STARTER.with_name("questions.jsonl")

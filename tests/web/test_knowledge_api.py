@@ -12,7 +12,7 @@ ARTICLE = {"id": "zj-elevator", "title": "加装电梯补助", "body": "既有�
 
 async def test_department_writes_its_own_and_reviews_run_over_http(client: TestClient) -> None:
     r = await client.post("/api/kb/articles", json={**ARTICLE, "department": "水务局"}, headers=auth("zj-token"))
-    assert r.status == 403 and (await r.json())["error"] == "forbidden"
+    assert r.status == 403 and (await r.json())["error"] == "article-forbidden"
     r = await client.post("/api/kb/articles", json={**ARTICLE, "title": ""}, headers=auth("zj-token"))
     assert r.status == 422 and (await r.json())["errors"][0]["field"] == "title"
     r = await client.post("/api/kb/articles", json=ARTICLE, headers=auth("zj-token"))
@@ -28,7 +28,7 @@ async def test_department_writes_its_own_and_reviews_run_over_http(client: TestC
     assert r.status == 403
     r = await client.post("/api/kb/articles/zj-elevator/actions", json={"action": "hotline_approve"},
                           headers=auth("sup-token"))
-    assert r.status == 409 and (await r.json())["error"] == "illegal-transition"
+    assert r.status == 409 and (await r.json())["error"] == "article-transition-refused"
     r = await client.post("/api/kb/articles/zj-elevator/actions", json={"action": "fly"}, headers=auth("zj-token"))
     assert r.status == 422
     assert (await client.get("/api/kb/search?q=加装电梯", headers=auth("agent-token"))).status == 200

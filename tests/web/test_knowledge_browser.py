@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.cli import STARTER
+from knowledge.services import STARTER
 from knowledge.state import Actor
 from tests.support.browser import WebServer
 from web.knowledge import KNOWLEDGE

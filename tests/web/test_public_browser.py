@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from knowledge.cli import STARTER
+from knowledge.services import STARTER
 from knowledge.state import Actor
 from tests.support.browser import VIEWPORT, WebServer
 from web.knowledge import KNOWLEDGE
