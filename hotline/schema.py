@@ -2,8 +2,9 @@
 
 Each package owns its tables and their revisions in its own version location
 (tickets/migrations/versions, agent_queue/migrations/versions, knowledge/migrations/versions);
-the revisions form one chain (0001_tickets <- 0002_queue_stats <- 0003_accounts <- 0004_knowledge),
-so a database has one head. Run programmatically on SQLite and PostgreSQL, no alembic.ini needed.
+the revisions form one graph with one head (0001_tickets <- 0002_queue_stats <- 0003_accounts and
+0003_ticket_co_departments <- 0004_knowledge, which merges them), so a database has one head.
+Run programmatically on SQLite and PostgreSQL, no alembic.ini needed.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from hotline.schema import upgrade
 from infra.db import make_engine, make_sessionmaker
 from knowledge.services import KnowledgeService
 from knowledge.state import Actor
-from tests.tickets.conftest import FakeClock, pg_server  # noqa: F401  (fixture)
+from tests.tickets.conftest import FakeClock
 
 STARTER = Path(__file__).resolve().parents[2] / "knowledge" / "data" / "articles.jsonl"
 QUESTIONS = STARTER.with_name("questions.jsonl")

@@ -9,6 +9,7 @@ import re
 import aiohttp
 import pytest
 
+from infra.phone import canonical_number
 from knowledge.services import ArticleInput
 from knowledge.state import Action, Actor
 from tests.support.browser import WebServer
@@ -46,7 +47,7 @@ async def test_submit_needs_a_code_and_opens_a_web_ticket(web_server: WebServer,
         status, data = await _submit(http, base, web_server)
         assert status == 201
         view = await web_server.tickets.get_by_number(data["number"])
-        assert view.channel == "web" and view.status == "accepted" and view.caller == PHONE
+        assert view.channel == "web" and view.status == "accepted" and view.caller == canonical_number(PHONE)
         assert "凉州区东大街" in view.text and [e.action for e in view.history] == ["create"]
         # The code is single use.
         body = {"phone": PHONE, "code": _code(web_server), "type": "投诉", "content": "同一个验证码第二次提交。"}

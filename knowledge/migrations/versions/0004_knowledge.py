@@ -4,7 +4,7 @@ SQLite: an FTS5 table (unicode61 over the pinyin sound tokens of `infra.chinese`
 bm25. PostgreSQL: a tsvector ('simple' configuration over the same tokens) with a GIN index.
 
 Revision ID: 0004_knowledge
-Revises: 0003_accounts
+Revises: 0003_accounts, 0003_ticket_co_departments
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_knowledge"
-down_revision = "0003_accounts"
+# Also the merge point of the two 0003 revisions (accounts, ticket co-departments): one head again.
+down_revision = ("0003_accounts", "0003_ticket_co_departments")
 branch_labels = None
 depends_on = None
 
