@@ -134,10 +134,12 @@ DEPARTMENT_SIDE = ("department", "supervisor", "admin")
 async def errors_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    # Reply attachments stream through their own size checks (web/portal.py); every other body is small.
+    limit = portal.MAX_UPLOAD if portal.is_upload(request) else MAX_BODY
+    if request.content_length is not None and request.content_length > limit:
         # answer at once: do not wait for (or read) a body we will refuse anyway
-        return error(413, "body-too-large", f"body: {request.content_length} bytes, at most {MAX_BODY}",
-                     errors=[{"field": "Content-Length", "message": f"at most {MAX_BODY} bytes"}])
+        return error(413, "body-too-large", f"body: {request.content_length} bytes, at most {limit}",
+                     errors=[{"field": "Content-Length", "message": f"at most {limit} bytes"}])
     bad = _bad_query(request)
     if bad:
         return error(422, "invalid-input", "invalid query parameters", errors=bad)

@@ -10,6 +10,7 @@ and satisfaction, drawn as server-rendered SVG (no script, no CDN).
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -18,7 +19,7 @@ from xml.sax.saxutils import escape
 from aiohttp import web
 from markupsafe import Markup
 
-from tickets.attachments import AttachmentStore, Upload
+from tickets.attachments import MAX_BYTES, AttachmentStore, Upload
 from tickets.exceptions import InvalidInput, TicketError
 from tickets.reports import DepartmentRow, build_report, month_bounds
 from tickets.repository import TicketFilter
@@ -41,6 +42,8 @@ ATTACHMENTS = web.AppKey("attachments", AttachmentStore)
 DEPARTMENT = ("department",)
 SUPERVISORS = ("supervisor", "admin")
 MAX_FILES = 5
+MAX_UPLOAD = MAX_FILES * MAX_BYTES + 64 * 1024  # the whole multipart body of one reply
+_UPLOAD = re.compile(r"^/portal/tickets/\d{1,10}/reply$")
 STATUS_NAMES = {
     "accepted": "已受理", "abandoned": "未完成", "not_accepted": "不予受理", "dispatched": "待签收",
     "signed": "已签收", "returned": "已退回", "handling": "办理中", "extension_requested": "延期申请中",
@@ -48,6 +51,10 @@ STATUS_NAMES = {
 }  # fmt: skip
 SIGN_PHASE = {Status.DISPATCHED}
 HANDLE_PHASE = {Status.SIGNED, Status.HANDLING, Status.EXTENSION_REQUESTED}
+
+
+def is_upload(request: web.Request) -> bool:
+    return request.method == "POST" and _UPLOAD.match(request.path) is not None
 
 
 def _tickets(request: web.Request):  # noqa: ANN202 - the TicketService on the app
