@@ -14,10 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import accounts.cli
 import agent_queue.cli
 import asr.cli
 import hotline_merge.cli
 import ivr.prompts_cli
+import knowledge.cli
 import tickets.cli
 from config import ConfigError
 from hotline import pbx_cli, serve_cli
@@ -60,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     asr.cli.register(sub)
     ivr.prompts_cli.register(sub)
     tickets.cli.register(sub, upgrade=upgrade_database)
+    knowledge.cli.register(sub, upgrade=upgrade_database)
     agent_queue.cli.register(sub)
+    accounts.cli.register(sub, upgrade=upgrade_database)
     return parser
 
 

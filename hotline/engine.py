@@ -41,6 +41,9 @@ from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 from ivr.services import CallService
+from knowledge import repository as kb_repo
+from knowledge.services import STARTER, KnowledgeService
+from knowledge.state import Actor
 from tickets.calendar import load_calendar
 from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
@@ -93,6 +96,7 @@ class Engine:
     ami: AmiClient | None = None
     db_engine: AsyncEngine | None = None
     tickets: TicketService | None = None
+    knowledge: KnowledgeService | None = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
     calls: CallService | None = None
@@ -108,6 +112,7 @@ class Engine:
         s.var_dir.mkdir(parents=True, exist_ok=True)
         await self._open_database()
         self._load_dialplan()
+        await self._check_answers()
         await self._render_prompts()
         self._build_speech()
         await self._connect_ami()
@@ -130,6 +135,24 @@ class Engine:
             # read at each dispatch, so a reloaded dialplan's departments count at once
             departments=lambda: [d.name for d in self.dialplan.current.departments] if self.dialplan else None,
         )
+        await self._open_knowledge()
+
+    async def _open_knowledge(self) -> None:
+        self.knowledge = KnowledgeService(sessionmaker=make_sessionmaker(self.db_engine))
+        async with self.knowledge.sessionmaker() as session:
+            empty = await kb_repo.count(session) == 0
+        if empty:
+            # A fresh install answers from the starter set; departments then edit and re-approve.
+            report = await self.knowledge.import_file(STARTER, actor=Actor("starter-set", "admin"))
+            log_event(log, "knowledge base seeded with the starter set", articles=len(report.created))
+
+    async def _check_answers(self) -> None:
+        """Self-service answers that reference an unpublished article play the fallback: say so once."""
+        assert self.dialplan is not None and self.knowledge is not None
+        for answer in self.dialplan.current.selfservice:
+            if answer.article and await self.knowledge.published(answer.article) is None:
+                log_event(log, "self-service answer references an unpublished article", logging.WARNING,
+                          answer=answer.id, article=answer.article)
 
     def _load_dialplan(self) -> None:
         path = self.settings.dialplan.path
@@ -188,7 +211,8 @@ class Engine:
         """督办 for overdue tickets and due return visits; one failure never stops the loop."""
         while True:
             await asyncio.sleep(every_s)
-            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due)):
+            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
+                              ("knowledge expiry", self.knowledge.sweep)):
                 try:
                     await job()
                 except Exception as exc:  # noqa: BLE001 - logged, retried next round
@@ -202,6 +226,7 @@ class Engine:
             tickets=self.tickets,
             visits=self.visits,
             speech=self.speech,
+            answers=self.knowledge,
             emergency_dial=self.settings.pbx.emergency_dial,
             recording_dir=layout.recording_dir,
             grammar=self.settings.asr.mode == "grammar",
@@ -224,7 +249,8 @@ class Engine:
         await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
-        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate)
+        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
+                         knowledge=self.knowledge)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
@@ -254,6 +280,7 @@ class Engine:
         await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
         self.dialplan.current = plan
         self.dialplan.version += 1
+        await self._check_answers()
         if self.ami is not None and self.ami.connected:
             for cli in ("dialplan reload", "queue reload all"):
                 await self.ami.send(command(cli))

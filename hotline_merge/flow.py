@@ -85,6 +85,8 @@ Event = Played | DigitsEntered | NoInput | SpeechHeard
 class Play:
     prompt_id: str
     text: str
+    # A knowledge-base article whose published text replaces `text` (the fallback) at call time.
+    article: str | None = None
 
 
 @dataclass(frozen=True)
@@ -490,7 +492,8 @@ class CallFlow:
         self._waiting = _Waiting("selfservice", answer_id)
         offer = self._plan.settings.prompts.selfservice_offer
         return [
-            Play(f"selfservice.{answer_id}", answer.text),
+            Play(f"selfservice.{answer_id}", answer.text or self._plan.settings.prompts.selfservice_unavailable,
+                 article=answer.article),
             Collect("prompt.selfservice_offer", offer, 1, self._menu_timeout(), False),
         ]
 

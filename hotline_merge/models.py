@@ -254,10 +254,20 @@ class NotAcceptedMatter(_Model):
 
 
 class SelfServiceAnswer(_Model):
+    """A self-service answer: a published knowledge-base article (`article`), read at call time so an
+    approved edit changes what callers hear without a reload, or a fixed `text` in the YAML."""
+
     id: Ident
     title: Name
     department: Name | None = None
-    text: Prompt
+    article: Ident | None = Field(None, description="knowledge-base article id; its published version is played")
+    text: Prompt | None = Field(None, description="fixed answer text (when no article is referenced)")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SelfServiceAnswer:
+        if (self.article is None) == (self.text is None):
+            raise ValueError("give exactly one of 'article' (knowledge base) or 'text'")
+        return self
 
 
 class Intent(_Model):
@@ -283,6 +293,9 @@ class Prompts(_Model):
     agent: Prompt = "正在为您转接人工服务，请稍候。"
     timeout: Prompt = "对不起，没有收到您的按键。"
     selfservice_offer: Prompt = "如需人工服务请按0，重听请按星号键，返回上级菜单请按井号键。"
+    selfservice_unavailable: Prompt = Field(
+        "对不起，这项自助解答正在更新，暂时无法播放。", description="played when a referenced article is not published"
+    )
     explain_offer: Prompt = "如仍需人工服务请按0。"
     progress_entry: Prompt = "请输入您的工单编号，以井号键结束。"
     emergency: Prompt = Field(

@@ -111,7 +111,8 @@ def _prompts(dialplan: Dialplan) -> dict[str, tuple[str, Path_]]:
         if profile.after_hours_prompt:
             out[f"hours.{profile.id}.after_hours"] = (profile.after_hours_prompt, ("hours", i, "after_hours_prompt"))
     for i, answer in enumerate(dialplan.selfservice):
-        out[f"selfservice.{answer.id}"] = (answer.text, ("selfservice", i, "text"))
+        # An article's text lives in the knowledge base; the YAML only holds the fallback.
+        out[f"selfservice.{answer.id}"] = (answer.text or p.selfservice_unavailable, ("selfservice", i, "text"))
     for i, matter in enumerate(dialplan.not_accepted):
         out[f"not_accepted.{matter.id}"] = (f"{matter.explanation}{matter.channel}", ("not_accepted", i, "explanation"))
     for emergency in dialplan.emergencies:

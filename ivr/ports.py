@@ -100,3 +100,19 @@ class SpeechPort(Protocol):
     def phrases(self, plan: Any = None) -> list[str]: ...
 
     def match(self, text: str, *, plan: Any = None) -> IntentLike: ...
+
+
+class SpokenAnswerLike(Protocol):
+    @property
+    def prompt_id(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class AnswerPort(Protocol):
+    """The knowledge base as the IVR sees it (knowledge.KnowledgeService): the published text of an
+    article, None if unpublished. The prompt id changes with every published version, so a new
+    version is a new audio file."""
+
+    async def spoken(self, article_id: str) -> SpokenAnswerLike | None: ...

@@ -24,7 +24,7 @@ from infra.logs import log_event
 from ivr.agi import AgiChannel, AgiRequest, Handler
 from ivr.channel_vars import ChannelVar, IvrAction
 from ivr.exceptions import AgiDeadChannel, AgiHangup
-from ivr.ports import DialplanPort, PromptPort, SpeechPort, TicketPort, TicketRefLike, VisitPort
+from ivr.ports import AnswerPort, DialplanPort, PromptPort, SpeechPort, TicketPort, TicketRefLike, VisitPort
 
 log = logging.getLogger("ivr.calls")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -79,6 +79,7 @@ class CallService:
         tickets: TicketPort,
         visits: VisitPort | None = None,
         speech: SpeechPort | None = None,
+        answers: AnswerPort | None = None,
         emergency_dial: str = "PJSIP/{number}@emergency",
         recording_dir: str = "/var/spool/asterisk/hotline-recordings",
         host_path: Callable[[str], Path] = Path,
@@ -92,6 +93,7 @@ class CallService:
         self.tickets = tickets
         self.visits = visits
         self.speech = speech
+        self.answers = answers
         self.emergency_dial = emergency_dial
         self.recording_dir = recording_dir
         self.host_path = host_path
@@ -125,7 +127,8 @@ class CallService:
                 if isinstance(step, Play):
                     # Callers who know the menu key ahead; a key skips the rest of what is playing.
                     if not typeahead.keys:
-                        path = await self.prompts.ensure(step.prompt_id, step.text)
+                        prompt_id, text = await self._what_to_play(step)
+                        path = await self.prompts.ensure(prompt_id, text)
                         typeahead.add(await agi.stream_file(path, DTMF_KEYS))
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
@@ -142,6 +145,18 @@ class CallService:
                 self._abandoned_ticket(caller=req.callerid, line=dnis, call_id=req.uniqueid, stage=stage,
                                        department=department),
             )
+
+    async def _what_to_play(self, step: Play) -> tuple[str, str]:
+        """A knowledge-base answer is read at call time; without one (or when it is not published,
+        or the database is slow) the flow's fallback text plays."""
+        if step.article is None or self.answers is None:
+            return step.prompt_id, step.text
+        spoken = await self._safe_ticket("knowledge answer", self.answers.spoken(step.article))
+        if spoken is None:
+            log_event(log, "self-service article not published, fallback plays", logging.WARNING,
+                      article=step.article)
+            return step.prompt_id, step.text
+        return spoken.prompt_id, spoken.text
 
     async def _collect(self, agi: AgiChannel, step: Collect, typeahead: TypeAhead) -> Any:
         if typeahead.keys:

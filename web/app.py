@@ -5,18 +5,24 @@ from __future__ import annotations
 import json
 import logging
 import re
+import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import DBAPIError
 
+from accounts.store import AccountStore
 from infra.errors import DomainError
 from infra.phone import canonical_number
+from knowledge.services import KnowledgeService
+from tickets.attachments import AttachmentStore
 from tickets.deadlines import to_local
 from tickets.exceptions import NoSuchTicket
+from tickets.intake import CitizenIntake, LogSmsGateway
 from tickets.reports import AnswerRate, build_report, month_bounds
 from tickets.repository import TicketFilter
 from tickets.services import TicketService
@@ -38,7 +44,8 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import schemas
+from web import knowledge as kb_web
+from web import login, portal, public, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.openapi import build_openapi
 
@@ -106,6 +113,15 @@ STATUS_FOR = {
     "agi-header-timeout": 502,
     "agi-command-failed": 502,
     "prompt-render-failed": 500,
+    # knowledge
+    "knowledge-error": 400,
+    "no-such-article": 404,
+    "article-transition-refused": 409,
+    "article-forbidden": 403,
+    "article-invalid": 422,
+    # tickets' web intake (citizens' channel)
+    "rate-limited": 429,
+    "bad-code": 422,
     # config and the composition root
     "config-invalid": 500,
     "pbx-failed": 503,
@@ -119,10 +135,12 @@ DEPARTMENT_SIDE = ("department", "supervisor", "admin")
 async def errors_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    # Reply attachments stream through their own size checks (web/portal.py); every other body is small.
+    limit = portal.MAX_UPLOAD if portal.is_upload(request) else MAX_BODY
+    if request.content_length is not None and request.content_length > limit:
         # answer at once: do not wait for (or read) a body we will refuse anyway
-        return error(413, "body-too-large", f"body: {request.content_length} bytes, at most {MAX_BODY}",
-                     errors=[{"field": "Content-Length", "message": f"at most {MAX_BODY} bytes"}])
+        return error(413, "body-too-large", f"body: {request.content_length} bytes, at most {limit}",
+                     errors=[{"field": "Content-Length", "message": f"at most {limit} bytes"}])
     bad = _bad_query(request)
     if bad:
         return error(422, "invalid-input", "invalid query parameters", errors=bad)
@@ -407,20 +425,35 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+def _attachment_root(settings: object | None) -> Path:
+    # Reply attachments live on disk beside the database, never in it.
+    var = getattr(settings, "var_dir", None)
+    return Path(var) / "attachments" if var else Path(tempfile.mkdtemp(prefix="hotline-attachments-"))
+
+
 def create_app(
     *,
     tickets: TicketService,
     settings: object | None = None,
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
+    accounts: AccountStore | None = None,
+    knowledge: KnowledgeService | None = None,
+    intake: CitizenIntake | None = None,
+    attachments: AttachmentStore | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
-    queue tracker's 接通率 source for reports (None: reported as null)."""
+    queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
+    sign in at /login) defaults to the database account store."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate
     r = app.router
+    login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
+    kb_web.setup(app, knowledge=knowledge or KnowledgeService(sessionmaker=tickets.sessionmaker))
+    public.setup(app, intake=intake or CitizenIntake(tickets=tickets, sms=LogSmsGateway()))
+    portal.setup(app, attachments=attachments or AttachmentStore(_attachment_root(settings)))
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)

@@ -43,6 +43,25 @@ ROUTES: list[tuple[str, str, str, str, type[BaseModel] | None, int]] = [
     ("post", "/api/tickets/{ticket_id}/archive", "Archive a closed ticket", "supervisor, admin", schemas.EmptyBody, 200),
     ("post", "/api/tickets/{ticket_id}/comments", "Add a note to the history", "all", schemas.CommentBody, 200),
     ("get", "/api/reports", "Monthly report (query month=YYYY-MM)", "supervisor, admin", None, 200),
+    # Knowledge base (web/knowledge.py): search reads published, currently valid articles only.
+    ("get", "/api/kb/search", "Search published articles (q=, limit=1..20)", "all", None, 200),
+    ("get", "/api/kb/articles", "List articles (departments: their own; status=, department=)", "all", None, 200),
+    ("post", "/api/kb/articles", "Create a draft article", "department (own), supervisor, admin", None, 201),
+    ("get", "/api/kb/flagged", "Published articles past their review date or expiring soon",
+     "department, supervisor, admin", None, 200),
+    ("get", "/api/kb/articles/{slug}", "An article's working copy and its published version", "all", None, 200),
+    ("patch", "/api/kb/articles/{slug}", "Edit content fields: a new version in draft",
+     "department (own), supervisor, admin", None, 200),
+    ("post", "/api/kb/articles/{slug}/actions",
+     "Workflow: submit, department_approve, hotline_approve, send_back, expire (body: action, note)",
+     "department (own), supervisor, admin", None, 200),
+    ("get", "/api/kb/articles/{slug}/history", "Versions and audit trail", "all", None, 200),
+    # Citizens' web channel (web/public.py): no credentials, rate-limited.
+    ("post", "/api/public/code", "Send a verification code to a mobile number (body: phone)", "public", None, 200),
+    ("post", "/api/public/requests", "Submit a request (phone, code, type, content, place, name)", "public",
+     None, 201),
+    ("get", "/api/public/progress", "Progress by ticket number and the phone's last 4 digits", "public", None, 200),
+    ("get", "/api/public/kb", "Search published articles (q=)", "public", None, 200),
 ]  # fmt: skip
 
 
@@ -80,10 +99,10 @@ def build_openapi() -> dict[str, Any]:
         op: dict[str, Any] = {
             "summary": summary,
             "description": f"Roles: {roles}.",
-            "security": [{"bearer": []}],
+            "security": [] if roles == "public" else [{"bearer": []}],
             "responses": {
                 str(status): {"description": "ok", "content": {"application/json": {
-                    "schema": _SUCCESS.get(f"{path} {method}", _TICKET)}}},
+                    "schema": _SUCCESS.get(f"{path} {method}", _TICKET if path.startswith("/api/tickets") else {"type": "object"})}}},
                 **{code: {"description": why, "content": {"application/json": {"schema": _ERR}}} for code, why in (
                     ("401", "no, unknown, expired or revoked token"), ("403", "role not allowed"),
                     ("404", "no such ticket (or not this department's)"),

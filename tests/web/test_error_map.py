@@ -16,7 +16,8 @@ from infra.errors import DomainError
 from tickets.exceptions import InvalidInput
 from web.app import STATUS_FOR, errors_middleware
 
-PACKAGES = ("infra", "config", "tickets", "agent_queue", "asr", "hotline_merge", "ivr", "web", "hotline")
+PACKAGES = ("infra", "config", "tickets", "agent_queue", "asr", "hotline_merge", "ivr", "web", "hotline",
+            "knowledge")
 
 
 def _every_error() -> list[type[DomainError]]:
