@@ -41,6 +41,7 @@ from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 from ivr.services import CallService
 from tickets.calendar import load_calendar
+from tickets.group_commit import GroupCommitter
 from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
 from tickets.services import TicketService
@@ -92,6 +93,8 @@ class Engine:
     ami: AmiClient | None = None
     db_engine: AsyncEngine | None = None
     tickets: TicketService | None = None
+    # The IVR's ticket creates go through one group-committing writer (tickets.group_commit).
+    ticket_writer: GroupCommitter | None = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
     calls: CallService | None = None
@@ -127,6 +130,7 @@ class Engine:
             policy=load_policy(self.settings.tickets.policy),
             calendar=load_calendar(self.settings.tickets.calendar_file),
         )
+        self.ticket_writer = GroupCommitter(self.tickets)
 
     def _load_dialplan(self) -> None:
         path = self.settings.dialplan.path
@@ -193,7 +197,7 @@ class Engine:
         self.calls = CallService(
             dialplan=self.dialplan,
             prompts=self.prompts,
-            tickets=self.tickets,
+            tickets=self.ticket_writer,
             visits=self.visits,
             speech=self.speech,
             emergency_dial=self.settings.pbx.emergency_dial,
@@ -279,6 +283,8 @@ class Engine:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout)
+        if self.ticket_writer is not None:
+            await self.ticket_writer.close()  # after stop_agi: no IVR create is waiting any more
         if self.db_engine is not None:
             await self.db_engine.dispose()
         log_event(log, "engine stopped")
