@@ -27,6 +27,7 @@ from agent_queue.state import AgentSpec
 from asr.services import SpeechService, build_speech_service
 from config import Settings
 from hotline import pbx
+from hotline.reconcile import Reconciled, reconcile
 from hotline.schema import upgrade
 from hotline_merge.exceptions import DialplanInvalid
 from hotline_merge.loader import load_dialplan
@@ -175,7 +176,17 @@ class Engine:
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
         )
+        await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
         await self.queue_manager.start()
+
+    async def reconcile_queue_log(self) -> Reconciled:
+        """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
+        assert self.db_engine is not None and self.tickets is not None
+        layout = self._layout()
+        return await reconcile(
+            layout.host(f"{layout.log_dir}/queue_log"), sessionmaker=make_sessionmaker(self.db_engine),
+            tickets=self.tickets, now=time.time(),
+        )  # fmt: skip
 
     def _start_return_visits(self) -> None:
         dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
