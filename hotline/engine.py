@@ -179,13 +179,16 @@ class Engine:
         await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
         await self.queue_manager.start()
 
-    async def reconcile_queue_log(self) -> Reconciled:
-        """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
+    async def reconcile_queue_log(self, *, count: bool = True) -> Reconciled:
+        """Count and ticket the queue calls Asterisk recorded that this engine did not see.
+
+        `count=False` (the periodic run) only tickets: the live tracker is loaded once at start,
+        and its own outcomes could race a second writer of the same uniqueid."""
         assert self.db_engine is not None and self.tickets is not None
         layout = self._layout()
         return await reconcile(
             layout.host(f"{layout.log_dir}/queue_log"), sessionmaker=make_sessionmaker(self.db_engine),
-            tickets=self.tickets, now=time.time(),
+            tickets=self.tickets, now=time.time(), count=count,
         )  # fmt: skip
 
     def _start_return_visits(self) -> None:
@@ -194,10 +197,13 @@ class Engine:
         self._background.append(asyncio.create_task(self._periodic_ticket_jobs(), name="ticket-jobs"))
 
     async def _periodic_ticket_jobs(self, every_s: float = 60.0) -> None:
-        """督办 for overdue tickets and due return visits; one failure never stops the loop."""
+        """督办 for overdue tickets, due return visits, tickets for answered calls the IVR did not
+        ticket (queue_log); one failure never stops the loop."""
+        jobs = (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
+                ("queue_log tickets", lambda: self.reconcile_queue_log(count=False)))  # fmt: skip
         while True:
             await asyncio.sleep(every_s)
-            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due)):
+            for name, job in jobs:
                 try:
                     await job()
                 except Exception as exc:  # noqa: BLE001 - logged, retried next round

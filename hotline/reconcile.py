@@ -7,7 +7,9 @@ agents still answer them; app_queue records each call in queue_log. `reconcile` 
   the queue manager already recorded that uniqueid;
 - opens a ticket for every answered call that has none (the uniqueid is the ticket's call_id, as
   for calls the IVR ticketed), route `reconciled:<queue>`, created by actor `reconcile`.
-Running it again finds everything recorded and changes nothing.
+Running it again finds everything recorded and changes nothing. The engine runs it in full at
+start (before the tracker is loaded) and tickets-only every minute, which covers fallback calls
+answered after the restart (their ticket is made within a minute).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ async def reconcile(
     tickets: TicketService,
     now: float,
     window_s: float = DAY,
+    count: bool = True,
 ) -> Reconciled:
+    """`count=False`: tickets only, outcomes left to the live queue manager."""
     calls = queue_log.read(path, since=now - window_s)
     uids = sorted({c.uniqueid for c in calls})
     async with sessionmaker() as session:
@@ -59,7 +63,7 @@ async def reconcile(
     store = SlaStore(sessionmaker)
     counted = ticketed = 0
     for call in calls:
-        if call.uniqueid not in counted_before:
+        if count and call.uniqueid not in counted_before:
             await store.save(call.outcome())
             counted_before.add(call.uniqueid)
             counted += 1

@@ -70,3 +70,13 @@ async def test_reconcile_counts_and_tickets_what_the_engine_missed_once(db, tmp_
     assert (down.caller, down.route, down.channel) == ("13700000002", "reconciled:hotline-fallback", "phone")
     assert [(e.action, e.actor) for e in down.history] == [("create", ACTOR)]
     assert (views["ivr.5"].id, views["seen.2"].id) == (ivr.id, seen.id)
+
+
+async def test_tickets_only_run_leaves_the_outcomes_to_the_queue_manager(db, tmp_path) -> None:  # noqa: ANN001
+    path = tmp_path / "queue_log"
+    path.write_text(LOG)
+    tickets = TicketService(sessionmaker=db, policy=load_policy("wuwei"), calendar=load_calendar(None))
+    got = await reconcile(path, sessionmaker=db, tickets=tickets, now=NOW, count=False)
+    assert (got.seen, got.counted, got.ticketed) == (4, 0, 3)  # seen.2, down.3, ivr.5 answered
+    async with db() as s:
+        assert (await s.scalars(select(QueueCallOutcomeRow))).all() == []
