@@ -99,6 +99,8 @@ class GroupCommitter:
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._run(), name="ticket-group-commit")
         pending = _Pending(request)
+        # A caller that gave up (timeout) no longer reads its error: mark it read, no log noise.
+        pending.future.add_done_callback(lambda f: f.cancelled() or f.exception())
         await self._queue.put(pending)
         # shield: a caller that gives up does not cancel the batch other callers wait on.
         return await asyncio.shield(pending.future)
