@@ -105,6 +105,7 @@ class Engine:
     web_runner: web.AppRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
+    _listening_since: float | None = None  # the queue manager's start, for queue_log reconciliation
 
     async def start(self) -> None:
         s = self.settings
@@ -176,20 +177,25 @@ class Engine:
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
         )
+        self._listening_since = None  # a restart in the same process counts everything again
         await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
+        # queue_log times are whole seconds, rounded down: a call logged before this second joined
+        # before start() subscribed, so the live tracker cannot also have counted it.
+        self._listening_since = float(int(time.time()))
         await self.queue_manager.start()
 
-    async def reconcile_queue_log(self, *, count: bool = True) -> Reconciled:
-        """Count and ticket the queue calls Asterisk recorded that this engine did not see.
-
-        `count=False` (the periodic run) only tickets: the live tracker is loaded once at start,
-        and its own outcomes could race a second writer of the same uniqueid."""
+    async def reconcile_queue_log(self) -> Reconciled:
+        """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
         assert self.db_engine is not None and self.tickets is not None
         layout = self._layout()
-        return await reconcile(
+        got = await reconcile(
             layout.host(f"{layout.log_dir}/queue_log"), sessionmaker=make_sessionmaker(self.db_engine),
-            tickets=self.tickets, now=time.time(), count=count,
+            tickets=self.tickets, now=time.time(), joined_before=self._listening_since,
         )  # fmt: skip
+        if self._listening_since is not None and self.queue_manager is not None:
+            for outcome in got.outcomes:
+                self.queue_manager.core.tracker.record(outcome)
+        return got
 
     def _start_return_visits(self) -> None:
         dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
@@ -198,9 +204,9 @@ class Engine:
 
     async def _periodic_ticket_jobs(self, every_s: float = 60.0) -> None:
         """督办 for overdue tickets, due return visits, tickets for answered calls the IVR did not
-        ticket (queue_log); one failure never stops the loop."""
+        ticket and calls it did not count (queue_log); one failure never stops the loop."""
         jobs = (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
-                ("queue_log tickets", lambda: self.reconcile_queue_log(count=False)))  # fmt: skip
+                ("queue_log", self.reconcile_queue_log))  # fmt: skip
         while True:
             await asyncio.sleep(every_s)
             for name, job in jobs:

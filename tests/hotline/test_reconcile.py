@@ -72,11 +72,13 @@ async def test_reconcile_counts_and_tickets_what_the_engine_missed_once(db, tmp_
     assert (views["ivr.5"].id, views["seen.2"].id) == (ivr.id, seen.id)
 
 
-async def test_tickets_only_run_leaves_the_outcomes_to_the_queue_manager(db, tmp_path) -> None:  # noqa: ANN001
+async def test_periodic_run_counts_only_calls_that_joined_before_the_manager_listened(db, tmp_path) -> None:  # noqa: ANN001
     path = tmp_path / "queue_log"
     path.write_text(LOG)
     tickets = TicketService(sessionmaker=db, policy=load_policy("wuwei"), calendar=load_calendar(None))
-    got = await reconcile(path, sessionmaker=db, tickets=tickets, now=NOW, count=False)
-    assert (got.seen, got.counted, got.ticketed) == (4, 0, 3)  # seen.2, down.3, ivr.5 answered
+    # The queue manager started listening at NOW - 450: down.4 and ivr.5 joined after, it counts those.
+    got = await reconcile(path, sessionmaker=db, tickets=tickets, now=NOW, joined_before=NOW - 450)
+    assert (got.seen, got.counted, got.ticketed) == (4, 2, 3)  # all answered calls are ticketed
+    assert sorted(o.uniqueid for o in got.outcomes) == ["down.3", "seen.2"]
     async with db() as s:
-        assert (await s.scalars(select(QueueCallOutcomeRow))).all() == []
+        assert sorted((await s.scalars(select(QueueCallOutcomeRow.uniqueid))).all()) == ["down.3", "seen.2"]
