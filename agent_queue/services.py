@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -40,6 +40,12 @@ from agent_queue.state import AgentState, default_interface
 from infra.logs import log_event
 
 log = logging.getLogger(__name__)
+
+
+class Leadership(Protocol):
+    """infra.leader.AdvisoryLeader, as the queue manager sees it."""
+
+    is_leader: bool
 
 
 class SlaStore:
@@ -93,8 +99,10 @@ class AmiDialer:
 class QueueService:
     def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
                  notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
-                 tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk") -> None:
+                 tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk",
+                 leader: Leadership | None = None) -> None:
         self.client, self.core, self.store = client, core, store
+        self.leader = leader  # several engines: only the leader's decisions reach the PBX
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
         self.callback_channel = callback_channel
@@ -124,6 +132,8 @@ class QueueService:
             await asyncio.sleep(self.tick_s)
             if not self.client.connected:
                 continue  # decisions would not reach the PBX; the resync will refresh state
+            if self.leader is not None and not self.leader.is_leader:
+                continue  # another engine controls the queues; this one keeps its board current
             for d in self.core.tick(self.clock()):
                 try:
                     await self.apply(d)

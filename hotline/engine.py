@@ -37,6 +37,7 @@ from hotline_merge.registry import registry_of
 from hotline_merge.reload import reload_dialplan
 from infra.db import make_engine, make_sessionmaker
 from infra.errors import DomainError
+from infra.leader import AdvisoryLeader
 from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
@@ -49,6 +50,8 @@ from tickets.services import TicketService
 from web.app import create_app
 
 log = logging.getLogger("hotline.engine")
+# pg_advisory_lock key of the queue controller ("hotline queue" as one bigint: any fixed number).
+QUEUE_LEADER_KEY = 12345_0001
 
 
 def agent_specs(plan: Dialplan) -> list[AgentSpec]:
@@ -105,6 +108,7 @@ class Engine:
     web_runner: web.AppRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
+    queue_leader: AdvisoryLeader | None = None
     _listening_since: float | None = None  # the queue manager's start, for queue_log reconciliation
 
     async def start(self) -> None:
@@ -169,13 +173,17 @@ class Engine:
         self._start_return_visits()
 
     async def _start_queue_manager(self) -> None:
-        assert self.dialplan is not None
+        assert self.dialplan is not None and self.db_engine is not None
+        # Engines sharing one PostgreSQL elect one queue controller; on SQLite this one leads.
+        self.queue_leader = AdvisoryLeader(self.db_engine, key=QUEUE_LEADER_KEY, name="queue-controller")
+        await self.queue_leader.start()
         self.queue_manager = QueueService(
             client=self.ami,
             core=QueueCore(specs=agent_specs(self.dialplan.current), tracker=SlaTracker(), policy=ControlPolicy()),
             store=SlaStore(make_sessionmaker(self.db_engine)),
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
+            leader=self.queue_leader,
         )
         self._listening_since = None  # a restart in the same process counts everything again
         await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
@@ -295,6 +303,8 @@ class Engine:
         await self.stop_agi()
         if self.queue_manager is not None:
             await self.queue_manager.stop()
+        if self.queue_leader is not None:
+            await self.queue_leader.stop()
         if self.speech is not None:
             await self.speech.close()
         if self.web_runner is not None:
