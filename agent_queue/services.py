@@ -124,7 +124,8 @@ class QueueService:
 
     async def _on_event(self, ev: AmiEvent) -> None:
         for outcome in self.core.on_event(ev, self.clock()):
-            if self.store is not None:
+            # Every engine sees every call on AMI; one row per call in the shared table.
+            if self.store is not None and (self.leader is None or self.leader.is_leader):
                 await self.store.save(outcome)
 
     async def _loop(self) -> None:
