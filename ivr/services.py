@@ -109,11 +109,13 @@ class CallService:
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
-        await agi.answer()
         step: Any = flow.start()
-        stage = "start"
+        stage = "answer"
         typeahead = TypeAhead()
         try:
+            # inside the try: a caller who hangs up while we answer still gets an abandoned ticket
+            await agi.answer()
+            stage = "start"
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -10,6 +11,9 @@ from aiohttp import web
 from tickets.tokens import Principal
 
 PRINCIPAL = web.AppKey("principal_resolver", object)
+# RFC 6750 b64token: anything else (bytes \xff\xfe, spaces, controls) is not a token, and is refused
+# before it reaches a hash or a database
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")
 CURRENT = web.RequestKey("principal", Principal)
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz"})
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the
@@ -33,9 +37,11 @@ async def auth_middleware(
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'")
-    principal = await request.app[PRINCIPAL].resolve(token.strip())
+    token = token.strip()
+    if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
+        return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'",
+                     errors=[{"field": "Authorization", "message": "expected 'Bearer <token>' (RFC 6750 token characters)"}])
+    principal = await request.app[PRINCIPAL].resolve(token)
     if principal is None:
         return error(401, "unauthorized", "Authorization: unknown token")
     request[CURRENT] = principal
