@@ -31,13 +31,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 from tickets import repository as repo
 from tickets.deadlines import dispatch_due
 from tickets.events import TicketCreatedEvent
 from tickets.exceptions import InvalidInput
 from tickets.models import Ticket, TicketCounter, TicketEvent
 from tickets.policy import TICKET_TYPES
-from tickets.services import CHANNELS, DEFAULT_TYPE, TicketService, _Published
+from tickets.services import CHANNELS, DEFAULT_TYPE, TicketService, _Published, _storable
 from tickets.state import Status
 from tickets.views import TicketRef, TicketView
 
@@ -63,6 +64,8 @@ class CreateRequest:
             raise InvalidInput(f"channel: {self.channel!r} is not one of {list(CHANNELS)}", field="channel")
         if self.ticket_type not in TICKET_TYPES:
             raise InvalidInput(f"type: {self.ticket_type!r} is not one of {list(TICKET_TYPES)}", field="type")
+        _storable(text=self.text, title=self.title, category=self.category, line_number=self.line_number,
+                  call_id=self.call_id, route=self.route, department_hint=self.department_hint)  # fmt: skip
 
 
 @dataclass
@@ -243,7 +246,7 @@ def _row_values(
     svc: TicketService, r: CreateRequest, *, number: str, now: datetime, due: datetime | None
 ) -> dict[str, object]:
     return dict(
-        number=number, channel=r.channel, caller=r.caller.strip(), line_number=r.line_number, call_id=r.call_id,
+        number=number, channel=r.channel, caller=canonical_number(r.caller) or "", line_number=r.line_number, call_id=r.call_id,
         route=r.route, department_hint=r.department_hint, ticket_type=r.ticket_type, category=r.category.strip(),
         level=svc.policy.level_for(r.ticket_type), title=r.title.strip(), text=r.text.strip(),
         status=Status.ACCEPTED.value, policy=svc.policy.name, co_departments=[], accepted_at=now,

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from agent_queue.models import QueueCallOutcomeRow
 from hotline.reconcile import ACTOR
 from infra.db import make_sessionmaker
+from infra.phone import canonical_number
 from tests.support.sipp import free_udp_port
 from tickets.models import Ticket
 
@@ -74,7 +75,9 @@ async def test_calls_while_the_engine_is_down_are_counted_and_ticketed_after_res
     # The restarted tracker was loaded with them: both offered, one answered.
     counted = [o for o in engine.queue_manager.core.tracker._items if o.uniqueid in joins.values()]
     assert sorted(o.result.value for o in counted) == ["abandoned", "answered"]
-    assert [(t.call_id, t.caller, t.route) for t in tickets] == [(joins[ANSWERED], ANSWERED, f"reconciled:{QUEUE}")]
+    assert [(t.call_id, t.caller, t.route) for t in tickets] == [
+        (joins[ANSWERED], canonical_number(ANSWERED), f"reconciled:{QUEUE}")
+    ]
     view = await engine.tickets.get(tickets[0].id)
     assert [(e.action, e.actor) for e in view.history] == [("create", ACTOR)]
 

@@ -67,7 +67,7 @@ async def test_reconcile_counts_and_tickets_what_the_engine_missed_once(db, tmp_
     views = {v.call_id: v for v in [await tickets.get(i) for i in range(1, 4)]}
     assert set(views) == {"ivr.5", "seen.2", "down.3"}
     down = views["down.3"]
-    assert (down.caller, down.route, down.channel) == ("13700000002", "reconciled:hotline-fallback", "phone")
+    assert (down.caller, down.route, down.channel) == ("+8613700000002", "reconciled:hotline-fallback", "phone")
     assert [(e.action, e.actor) for e in down.history] == [("create", ACTOR)]
     assert (views["ivr.5"].id, views["seen.2"].id) == (ivr.id, seen.id)
 

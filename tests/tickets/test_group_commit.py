@@ -63,7 +63,7 @@ async def test_concurrent_creates_share_commits_and_all_land(service: TicketServ
     assert await _count(db_url) == 200
     assert await _count(db_url, TicketEvent) == 200  # each has its create audit line
     view = await service.get(refs[7].id)
-    assert (view.call_id, view.caller, view.status, view.route) == ("u7", "13900000007", "accepted", "menu")
+    assert (view.call_id, view.caller, view.status, view.route) == ("u7", "+8613900000007", "accepted", "menu")
     assert [(e.action, e.actor, e.to_status) for e in view.history] == [("create", "ivr", "accepted")]
 
 
@@ -112,7 +112,7 @@ async def test_database_refusal_of_one_row_fails_only_that_caller(
     try:
         results = await asyncio.gather(
             *(_call(committer, f"ok{i}") for i in range(20)),
-            _call(committer, "long", caller="1" * 40),  # tickets.caller is VARCHAR(32)
+            _call(committer, "c" * 80),  # tickets.call_id is VARCHAR(64)
             return_exceptions=True,
         )
     finally:
