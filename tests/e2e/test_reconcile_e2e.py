@@ -44,10 +44,11 @@ async def test_calls_while_the_engine_is_down_are_counted_and_ticketed_after_res
         await ami_watch.action({"Action": "QueuePause", "Interface": "PJSIP/agent01", "Paused": "false"})
         await ami_watch.wait_for("QueueMemberStatus", since=mark, timeout=15, Queue=QUEUE,
                                  MemberName="agent01", Status="1")  # fmt: skip
-        agent = await sipp.uas(port, calls=1, answer_after_ms=500, hold_ms=12_000, timeout_s=60, name="uas-171")
+        # The caller hangs up first (an agent's BYE during the caller's pause would fail SIPp's call).
+        agent = await sipp.uas(port, calls=1, answer_after_ms=500, hold_ms=60_000, timeout_s=90, name="uas-171")
         mark = ami_watch.mark()
         talker = asyncio.create_task(
-            sipp.call("12345", steps=[("pause", 16_000)], caller=ANSWERED, timeout_s=60, name="uac-171")
+            sipp.call("12345", steps=[("pause", 12_000)], caller=ANSWERED, timeout_s=60, name="uac-171")
         )
         await ami_watch.wait_for("AgentConnect", since=mark, timeout=30, Queue=QUEUE)
         gave_up = await sipp.call("12345", steps=[("pause", 7_000)], caller=GAVE_UP, timeout_s=40, name="uac-172")
