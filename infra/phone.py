@@ -234,13 +234,25 @@ def _matches(text: str):
             i = j
 
 
+# Call and channel ids (Asterisk/AudioSocket UUIDs) are hex with digit runs that look like numbers:
+# masking inside them would break log correlation and mask nobody's phone.
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def _phone_matches(text: str):
+    ids = [m.span() for m in _UUID.finditer(text)]
+    for hit in _matches(text):
+        if not any(a < hit[1] and hit[0] < b for a, b in ids):
+            yield hit
+
+
 def mask_phones(text: str) -> str:
     """`我的电话 138 1234 5678` -> `我的电话 138****5678`; short service numbers stay."""
     if not text:
         return text
     out = []
     last = 0
-    for start, end, _, masked in _matches(text):
+    for start, end, _, masked in _phone_matches(text):
         out.append(text[last:start])
         out.append(masked)
         last = end
@@ -252,4 +264,4 @@ def mask_phones(text: str) -> str:
 
 def find_phones(text: str) -> list[str]:
     """The unmasked phone-like sequences in text, as written (for scans of logs and pages)."""
-    return [text[start:end] for start, end, _, _m in _matches(text)]
+    return [text[start:end] for start, end, _, _m in _phone_matches(text)]

@@ -156,3 +156,11 @@ def test_masking_is_idempotent_and_total(text):
     assert mask_phones(once) == once
     assert find_phones(once) == []
     canonical_number(text)  # never raises
+
+
+def test_call_ids_are_not_masked_but_numbers_beside_them_are() -> None:
+    # AudioSocket/Asterisk uuids carry digit runs ("b1385786-1385-...") that read like numbers
+    line = "utterance uuid=b1385786-1385-4daf-a0aa-af09b99e8132 caller=13812345678"
+    masked = mask_phones(line)
+    assert "uuid=b1385786-1385-4daf-a0aa-af09b99e8132" in masked
+    assert "13812345678" not in masked
