@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -42,6 +42,12 @@ from infra.logs import log_event
 log = logging.getLogger(__name__)
 
 
+class Leadership(Protocol):
+    """infra.leader.AdvisoryLeader, as the queue manager sees it."""
+
+    is_leader: bool
+
+
 class SlaStore:
     """Persists settled outcomes so the rolling window survives a restart."""
 
@@ -54,6 +60,20 @@ class SlaStore:
                 queue=outcome.queue, uniqueid=outcome.uniqueid, offered_at=outcome.offered_at,
                 settled_at=outcome.settled_at, wait_s=outcome.wait_s, result=outcome.result.value,
             ))
+
+    async def save_missing(self, outcomes: list[CallOutcome]) -> int:
+        """Save the outcomes whose uniqueid has no row yet (a leader's hand-over); how many."""
+        if not outcomes:
+            return 0
+        async with self._sessions() as s, s.begin():
+            uids = {o.uniqueid for o in outcomes}
+            known = set(await s.scalars(
+                select(QueueCallOutcomeRow.uniqueid).where(QueueCallOutcomeRow.uniqueid.in_(uids))))
+            missing = [o for o in outcomes if o.uniqueid not in known]
+            s.add_all(QueueCallOutcomeRow(
+                queue=o.queue, uniqueid=o.uniqueid, offered_at=o.offered_at, settled_at=o.settled_at,
+                wait_s=o.wait_s, result=o.result.value) for o in missing)
+        return len(missing)
 
     async def load_since(self, since: float) -> list[CallOutcome]:
         async with self._sessions() as s:
@@ -93,8 +113,11 @@ class AmiDialer:
 class QueueService:
     def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
                  notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
-                 tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk") -> None:
+                 tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk",
+                 leader: Leadership | None = None) -> None:
         self.client, self.core, self.store = client, core, store
+        self.leader = leader  # several engines: only the leader's decisions reach the PBX
+        self._led_at: float | None = None
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
         self.callback_channel = callback_channel
@@ -114,9 +137,18 @@ class QueueService:
             await asyncio.gather(self._task, return_exceptions=True)
         await asyncio.gather(*self._background, return_exceptions=True)
 
+    async def _take_over(self, handover_s: float = 120.0) -> None:
+        """Just became leader: outcomes this engine saw settle while the old leader was dying (or
+        before this one's first check) reach the shared table; rows already there are kept."""
+        self._led_at = self.clock()
+        if self.store is not None:
+            added = await self.store.save_missing(self.core.tracker.settled_since(self._led_at - handover_s))
+            log_event(log, "queue control taken over", backfilled=added)
+
     async def _on_event(self, ev: AmiEvent) -> None:
         for outcome in self.core.on_event(ev, self.clock()):
-            if self.store is not None:
+            # Every engine sees every call on AMI; one row per call in the shared table.
+            if self.store is not None and (self.leader is None or self.leader.is_leader):
                 await self.store.save(outcome)
 
     async def _loop(self) -> None:
@@ -124,6 +156,11 @@ class QueueService:
             await asyncio.sleep(self.tick_s)
             if not self.client.connected:
                 continue  # decisions would not reach the PBX; the resync will refresh state
+            if self.leader is not None and not self.leader.is_leader:
+                self._led_at = None
+                continue  # another engine controls the queues; this one keeps its board current
+            if self.leader is not None and self._led_at is None:
+                await self._take_over()
             for d in self.core.tick(self.clock()):
                 try:
                     await self.apply(d)

@@ -134,6 +134,10 @@ class SlaTracker:
         for o in sorted(outcomes, key=lambda o: o.settled_at):
             self.record(o)
 
+    def settled_since(self, since: float) -> list[CallOutcome]:
+        """Outcomes settled after `since`, oldest first."""
+        return [o for o in self._items if o.settled_at > since]
+
     def _evict(self, now: float) -> None:
         edge = now - self.window_s
         while self._items and self._items[0].settled_at <= edge:

@@ -4,7 +4,11 @@ Each figure is printed as a ratio against a baseline measured in the same run on
 database: a raw single-row INSERT committed per row (the floor cost of a durable write).
 A ratio near 1 means the service adds little over the database's commit cost.
 
-    .venv/bin/python bench/bench_tickets.py [--n 300] [--concurrency 8] [--backend sqlite,postgresql]
+`group create/s` is the same creation through tickets.group_commit.GroupCommitter (concurrent
+creates share one COMMIT), with --engines database engines (connection pools, each with its own
+committer, as several engine processes would have) sharing the load.
+
+    .venv/bin/python bench/bench_tickets.py [--n 300] [--concurrency 8] [--engines 4] [--backend sqlite,postgresql]
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from hotline.schema import upgrade  # noqa: E402
 from infra.db import make_engine, make_sessionmaker  # noqa: E402
 from tickets.calendar import load_calendar  # noqa: E402
 from tickets.devpg import DevPostgres, pg_bindir  # noqa: E402
+from tickets.group_commit import GroupCommitter  # noqa: E402
 from tickets.policy import load_policy  # noqa: E402
 from tickets.services import TicketService  # noqa: E402
 from tickets.state import Dispatch, Reply, Sign, StartHandling  # noqa: E402
@@ -41,7 +46,7 @@ async def _rate(n: int, concurrency: int, make_one) -> float:  # noqa: ANN001
     return n / (time.perf_counter() - start)
 
 
-async def bench(url: str, n: int, concurrency: int) -> dict[str, float]:
+async def bench(url: str, n: int, concurrency: int, engines: int = 4) -> dict[str, float]:
     await upgrade(url)
     engine = make_engine(url, pool_size=max(5, concurrency), max_overflow=0)
     try:
@@ -75,6 +80,25 @@ async def bench(url: str, n: int, concurrency: int) -> dict[str, float]:
             for action in (Dispatch(department="住建局"), Sign(), StartHandling(), Reply(text="已处理")):
                 await service.act(tid, action, actor="bench")
 
+        group_engines = [make_engine(url, pool_size=2, max_overflow=0) for _ in range(engines)]
+        committers = [
+            GroupCommitter(
+                TicketService(
+                    sessionmaker=make_sessionmaker(e), policy=service.policy, calendar=service.calendar
+                )
+            )
+            for e in group_engines
+        ]
+
+        async def group_create(i: int) -> None:
+            await committers[i % engines].open_from_call(
+                caller=f"139{i:08d}",
+                line_number="12345",
+                department="",
+                call_id=f"g{round_no[0]}-{i}",
+                route="menu",
+            )
+
         out = {}
         for label, c in (("serial", 1), (f"x{concurrency}", concurrency)):
             async with engine.begin() as conn:
@@ -83,32 +107,44 @@ async def bench(url: str, n: int, concurrency: int) -> dict[str, float]:
             round_no[0] += 1
             out[f"raw_insert/s {label}"] = await _rate(n, c, raw)
             out[f"create/s {label}"] = await _rate(n, c, create)
+            # Serial, group commit is one batch per create: it pays only with concurrent callers.
+            out[f"group create/s {label}"] = await _rate(n, c, group_create)
             # Four transitions per ticket, each its own transaction.
             out[f"transition/s {label}"] = 4 * await _rate(n, c, cycle)
+        for committer in committers:
+            await committer.close()
+        for e in group_engines:
+            await e.dispose()
         return out
     finally:
         await engine.dispose()
 
 
 def report(backend: str, figures: dict[str, float]) -> None:
-    for label in sorted({k.split(" ")[1] for k in figures}):
+    for label in sorted({k.rsplit(" ", 1)[1] for k in figures}):
         base = figures[f"raw_insert/s {label}"]
         print(f"{backend:<10} {label:<7} raw INSERT+COMMIT {base:8.0f}/s (baseline 1.00)")
-        for what in ("create/s", "transition/s"):
+        for what in ("create/s", "group create/s", "transition/s"):
             v = figures[f"{what} {label}"]
-            print(f"{backend:<10} {label:<7} {what:<13} {v:8.0f}/s  ratio {v / base:5.2f}")
+            print(f"{backend:<10} {label:<7} {what:<15} {v:8.0f}/s  ratio {v / base:5.2f}")
 
 
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--engines", type=int, default=4, help="database engines sharing the group-commit load")
     ap.add_argument("--backend", default="sqlite,postgresql")
     args = ap.parse_args()
     for backend in args.backend.split(","):
         if backend == "sqlite":
             with tempfile.TemporaryDirectory() as tmp:
-                report("sqlite", await bench(f"sqlite+aiosqlite:///{tmp}/bench.db", args.n, args.concurrency))
+                report(
+                    "sqlite",
+                    await bench(
+                        f"sqlite+aiosqlite:///{tmp}/bench.db", args.n, args.concurrency, args.engines
+                    ),
+                )
         elif backend == "postgresql":
             bindir = pg_bindir()
             if bindir is None:
@@ -116,7 +152,7 @@ async def main() -> int:
                 continue
             server = DevPostgres(bindir).start()
             try:
-                report("postgresql", await bench(server.create_db(), args.n, args.concurrency))
+                report("postgresql", await bench(server.create_db(), args.n, args.concurrency, args.engines))
             finally:
                 server.stop()
         else:

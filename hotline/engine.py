@@ -28,6 +28,7 @@ from agent_queue.state import AgentSpec
 from asr.services import SpeechService, build_speech_service
 from config import Settings
 from hotline import pbx
+from hotline.reconcile import Reconciled, reconcile
 from hotline.schema import upgrade
 from hotline_merge.exceptions import DialplanInvalid
 from hotline_merge.loader import load_dialplan
@@ -37,6 +38,7 @@ from hotline_merge.registry import registry_of
 from hotline_merge.reload import reload_dialplan
 from infra.db import make_engine, make_sessionmaker
 from infra.errors import DomainError
+from infra.leader import AdvisoryLeader
 from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
@@ -45,12 +47,15 @@ from knowledge import repository as kb_repo
 from knowledge.services import STARTER, KnowledgeService
 from knowledge.state import Actor
 from tickets.calendar import load_calendar
+from tickets.group_commit import GroupCommitter
 from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
 from tickets.services import TicketService
 from web.app import create_app
 
 log = logging.getLogger("hotline.engine")
+# pg_advisory_lock key of the queue controller ("hotline queue" as one bigint: any fixed number).
+QUEUE_LEADER_KEY = 12345_0001
 
 
 def agent_specs(plan: Dialplan) -> list[AgentSpec]:
@@ -97,6 +102,8 @@ class Engine:
     db_engine: AsyncEngine | None = None
     tickets: TicketService | None = None
     knowledge: KnowledgeService | None = None
+    # The IVR's ticket creates go through one group-committing writer (tickets.group_commit).
+    ticket_writer: GroupCommitter | None = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
     calls: CallService | None = None
@@ -106,6 +113,8 @@ class Engine:
     web_runner: web.AppRunner | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
+    queue_leader: AdvisoryLeader | None = None
+    _listening_since: float | None = None  # the queue manager's start, for queue_log reconciliation
 
     async def start(self) -> None:
         s = self.settings
@@ -135,6 +144,7 @@ class Engine:
             # read at each dispatch, so a reloaded dialplan's departments count at once
             departments=lambda: [d.name for d in self.dialplan.current.departments] if self.dialplan else None,
         )
+        self.ticket_writer = GroupCommitter(self.tickets)
         await self._open_knowledge()
 
     async def _open_knowledge(self) -> None:
@@ -192,15 +202,37 @@ class Engine:
         self._start_return_visits()
 
     async def _start_queue_manager(self) -> None:
-        assert self.dialplan is not None
+        assert self.dialplan is not None and self.db_engine is not None
+        # Engines sharing one PostgreSQL elect one queue controller; on SQLite this one leads.
+        self.queue_leader = AdvisoryLeader(self.db_engine, key=QUEUE_LEADER_KEY, name="queue-controller")
+        await self.queue_leader.start()
         self.queue_manager = QueueService(
             client=self.ami,
             core=QueueCore(specs=agent_specs(self.dialplan.current), tracker=SlaTracker(), policy=ControlPolicy()),
             store=SlaStore(make_sessionmaker(self.db_engine)),
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
+            leader=self.queue_leader,
         )
+        self._listening_since = None  # a restart in the same process counts everything again
+        await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
+        # queue_log times are whole seconds, rounded down: a call logged before this second joined
+        # before start() subscribed, so the live tracker cannot also have counted it.
+        self._listening_since = float(int(time.time()))
         await self.queue_manager.start()
+
+    async def reconcile_queue_log(self) -> Reconciled:
+        """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
+        assert self.db_engine is not None and self.tickets is not None
+        layout = self._layout()
+        got = await reconcile(
+            layout.host(f"{layout.log_dir}/queue_log"), sessionmaker=make_sessionmaker(self.db_engine),
+            tickets=self.tickets, now=time.time(), joined_before=self._listening_since,
+        )  # fmt: skip
+        if self._listening_since is not None and self.queue_manager is not None:
+            for outcome in got.outcomes:
+                self.queue_manager.core.tracker.record(outcome)
+        return got
 
     def _start_return_visits(self) -> None:
         dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
@@ -208,11 +240,13 @@ class Engine:
         self._background.append(asyncio.create_task(self._periodic_ticket_jobs(), name="ticket-jobs"))
 
     async def _periodic_ticket_jobs(self, every_s: float = 60.0) -> None:
-        """督办 for overdue tickets and due return visits; one failure never stops the loop."""
+        """督办 for overdue tickets, due return visits, tickets for answered calls the IVR did not
+        ticket and calls it did not count (queue_log); one failure never stops the loop."""
+        jobs = (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
+                ("queue_log", self.reconcile_queue_log), ("knowledge expiry", self.knowledge.sweep))  # fmt: skip
         while True:
             await asyncio.sleep(every_s)
-            for name, job in (("sweep", self.tickets.sweep), ("return visits", self.visits.run_due),
-                              ("knowledge expiry", self.knowledge.sweep)):
+            for name, job in jobs:
                 try:
                     await job()
                 except Exception as exc:  # noqa: BLE001 - logged, retried next round
@@ -223,7 +257,7 @@ class Engine:
         self.calls = CallService(
             dialplan=self.dialplan,
             prompts=self.prompts,
-            tickets=self.tickets,
+            tickets=self.ticket_writer,
             visits=self.visits,
             speech=self.speech,
             answers=self.knowledge,
@@ -304,6 +338,8 @@ class Engine:
         await self.stop_agi()
         if self.queue_manager is not None:
             await self.queue_manager.stop()
+        if self.queue_leader is not None:
+            await self.queue_leader.stop()
         if self.speech is not None:
             await self.speech.close()
         if self.web_runner is not None:
@@ -315,6 +351,8 @@ class Engine:
         for task in self._background:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.wait_for(task, timeout)
+        if self.ticket_writer is not None:
+            await self.ticket_writer.close()  # after stop_agi: no IVR create is waiting any more
         if self.db_engine is not None:
             await self.db_engine.dispose()
         log_event(log, "engine stopped")

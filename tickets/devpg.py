@@ -63,6 +63,13 @@ class DevPostgres:
         self._run(str(self.bindir / "pg_ctl"), "-D", self.datadir, "-o", opts, "-l", log, "-w", "start")
         return self
 
+    def restart(self, mode: str = "immediate") -> None:
+        """Stop (`immediate` = no shutdown checkpoint, recovery from WAL on start, like a crash) and start."""
+        pg_ctl = str(self.bindir / "pg_ctl")
+        self._run(pg_ctl, "-D", self.datadir, "-m", mode, "-w", "stop")
+        opts = f"-p {self.port} -k {self.sockdir} -c listen_addresses='' -c max_connections=200"
+        self._run(pg_ctl, "-D", self.datadir, "-o", opts, "-l", os.path.join(self.base, "log"), "-w", "start")
+
     def stop(self) -> None:
         subprocess.run(
             [*self.as_user, str(self.bindir / "pg_ctl"), "-D", self.datadir, "-m", "fast", "-w", "stop"],

@@ -153,7 +153,7 @@ async def test_a_failing_database_still_leaves_the_caller_in_a_queue(engine, ami
     async def broken(**_kw):
         raise OSError("database is gone")
 
-    monkeypatch.setattr(engine.tickets, "open_from_call", broken)
+    monkeypatch.setattr(engine.calls.tickets, "open_from_call", broken)  # the IVR's ticket port
     mark, _ = await _one_call(sipp, ami_watch, "12345", "0", hold_ms=prompt_ms(engine, "pbx.hold") + 8000)
     join = (await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20))[0]
     assert join["Queue"] == "hotline-general"  # the line's compiled fallback queue

@@ -22,10 +22,11 @@ from .conftest import FakeClock, make_service
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run_and_kill(url: str, after_lines: int) -> list[str]:
+def _run_and_kill(url: str, after_lines: int, worker: str = "durability_worker.py") -> list[str]:
+    """Run a worker script of this folder on `url`, read `after_lines` lines, then kill -9 it."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.Popen(
-        [sys.executable, str(Path(__file__).with_name("durability_worker.py")), url],
+        [sys.executable, str(Path(__file__).with_name(worker)), url],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
