@@ -75,6 +75,7 @@ class Engine:
     queue_manager: Any = None
     visits: Any = None
     web_runner: Any = None
+    desktop: Any = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
 
@@ -219,12 +220,34 @@ class Engine:
         from aiohttp import web
 
         from web.app import create_app
+        from web.desktop_hub import DesktopHub
 
-        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate)
+        assert self.calls is not None
+        # The agent desktop hears the same AMI events as the queue manager (subscribed after it,
+        # so the board is current) and reads the IVR's journal for the screen pop.
+        self.desktop = DesktopHub(queue=self.queue_manager, tickets=self.tickets, call_info=self.calls.journal.get,
+                                  reference=self._desk_reference)
+        self.desktop.attach(self.ami)
+        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
+                         desktop=self.desktop)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
         await site.start()
+
+    def _desk_reference(self) -> Any:
+        """The running dialplan's departments, lines, queues and self-service answers for the desk."""
+        from web.desktop_hub import DeskReference
+
+        assert self.dialplan is not None
+        plan = self.dialplan.current
+        return DeskReference(
+            departments=[d.name for d in plan.departments],
+            lines={ln.number: {"name": ln.name, "department": ln.department, "mode": ln.mode,
+                               "handoff": ln.handoff.queue if ln.handoff else None} for ln in plan.lines},
+            knowledge=[{"title": a.title, "text": a.text, "department": a.department or ""} for a in plan.selfservice],
+            queues={q.name: q.description or q.name for q in plan.queues},
+        )
 
     def _answer_rate(self, _start: Any = None, _end: Any = None) -> float | None:
         """接通率 for reports: the queue tracker's rolling 24-hour figure."""
@@ -280,6 +303,8 @@ class Engine:
             await self.speech.close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.desktop is not None:
+            await self.desktop.close()
         if self.ami is not None:
             await self.ami.close()
         for task in self._background:

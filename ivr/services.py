@@ -23,6 +23,7 @@ from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput
 from infra.logs import log_event
 from ivr.agi import AgiChannel, Handler
 from ivr.exceptions import AgiDeadChannel, AgiHangup
+from ivr.journal import CallJournal, IvrStep
 from ivr.prompts import PromptLibrary
 
 log = logging.getLogger("ivr.calls")
@@ -50,6 +51,15 @@ class TypeAhead:
     def take(self, n: int) -> str:
         taken, self.keys = self.keys[:n], self.keys[n:]
         return taken
+
+
+def _journal_step(prompt: str, heard: Any) -> IvrStep:
+    if isinstance(heard, DigitsEntered):
+        return IvrStep(prompt, keys=heard.digits)
+    if isinstance(heard, SpeechHeard):
+        return IvrStep(prompt, said=heard.text, intent=heard.kind, department=heard.department or "",
+                       confidence=round(heard.confidence, 2))
+    return IvrStep(prompt)
 
 
 @dataclass
@@ -84,6 +94,7 @@ class CallService:
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 3.0,
         grammar: bool = True,
+        journal: CallJournal | None = None,
     ) -> None:
         self.dialplan = dialplan
         self.prompts = prompts
@@ -98,6 +109,7 @@ class CallService:
         # Grammar mode (the plan's phrases + [unk]) is far cheaper and, for intents, more accurate.
         self.grammar = grammar
         self.stats = CallStats()
+        self.journal = journal or CallJournal()  # the IVR path the agent's screen pop shows
 
     def handlers(self) -> dict[str, Handler]:
         return {"call": self.handle_call, "survey": self.handle_survey}
@@ -108,6 +120,7 @@ class CallService:
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        self.journal.begin(req.uniqueid, caller=req.callerid, dnis=dnis)
         await agi.answer()
         step: Any = flow.start()
         stage = "start"
@@ -122,7 +135,9 @@ class CallService:
                         typeahead.add(await agi.stream_file(path, DTMF_KEYS))
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
-                    step = flow.feed(await self._collect(agi, step, typeahead))
+                    heard = await self._collect(agi, step, typeahead)
+                    self.journal.step(req.uniqueid, _journal_step(step.prompt_id, heard))
+                    step = flow.feed(heard)
                 else:
                     raise TypeError(f"unknown flow step {step!r}")
             await self._carry_out(agi, step.decision)
@@ -206,6 +221,7 @@ class CallService:
     # ------------------------------------------------------------------ decisions
     async def _carry_out(self, agi: AgiChannel, d: RoutingDecision) -> None:
         req = agi.request
+        self.journal.decided(req.uniqueid, d.as_json())
         self.stats.by_route[d.route] = self.stats.by_route.get(d.route, 0) + 1
         log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
                   action=d.action, queue=d.queue, department=d.department, route=d.route)

@@ -34,8 +34,10 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
+from web import desktop as web_desktop
 from web import login, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
+from web.desktop_hub import DesktopHub
 from web.openapi import build_openapi
 
 TICKETS = web.AppKey("tickets", TicketService)
@@ -279,16 +281,19 @@ def create_app(
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
     accounts: AccountStore | None = None,
+    desktop: DesktopHub | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
-    sign in at /login) defaults to the database account store."""
+    sign in at /login) defaults to the database account store; `desktop` is the live agent
+    desktop hub (web/desktop_hub.py) the engine builds with its queue manager."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate
     r = app.router
     login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
+    web_desktop.setup(app, hub=desktop, tickets=tickets)
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)
