@@ -16,6 +16,7 @@ from typing import Any
 @dataclass
 class IvrStep:
     prompt: str
+    text: str = ""  # what the caller heard, shortened
     keys: str = ""
     said: str = ""
     intent: str = ""

@@ -53,13 +53,14 @@ class TypeAhead:
         return taken
 
 
-def _journal_step(prompt: str, heard: Any) -> IvrStep:
+def _journal_step(step: Collect, heard: Any) -> IvrStep:
+    text = step.text[:40]
     if isinstance(heard, DigitsEntered):
-        return IvrStep(prompt, keys=heard.digits)
+        return IvrStep(step.prompt_id, text, keys=heard.digits)
     if isinstance(heard, SpeechHeard):
-        return IvrStep(prompt, said=heard.text, intent=heard.kind, department=heard.department or "",
+        return IvrStep(step.prompt_id, text, said=heard.text, intent=heard.kind, department=heard.department or "",
                        confidence=round(heard.confidence, 2))
-    return IvrStep(prompt)
+    return IvrStep(step.prompt_id, text)
 
 
 @dataclass
@@ -129,6 +130,7 @@ class CallService:
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):
+                    self.journal.step(req.uniqueid, IvrStep(step.prompt_id, text=step.text[:40]))
                     # Callers who know the menu key ahead; a key skips the rest of what is playing.
                     if not typeahead.keys:
                         path = await self.prompts.ensure(step.prompt_id, step.text)
@@ -136,7 +138,7 @@ class CallService:
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
                     heard = await self._collect(agi, step, typeahead)
-                    self.journal.step(req.uniqueid, _journal_step(step.prompt_id, heard))
+                    self.journal.step(req.uniqueid, _journal_step(step, heard))
                     step = flow.feed(heard)
                 else:
                     raise TypeError(f"unknown flow step {step!r}")

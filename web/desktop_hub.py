@@ -282,7 +282,8 @@ class DesktopHub:
                 "department": line.get("department", ""), "handoff": line.get("handoff"),
             },
             "ivr": {
-                "path": [{"prompt": s["prompt"], "keys": s["keys"], "said": s["said"]} for s in info.get("steps", [])],
+                "path": [{"prompt": s["prompt"], "text": s.get("text", ""), "keys": s["keys"], "said": s["said"]}
+                         for s in info.get("steps", [])],
                 "keys": info.get("keys", ""),
                 "route": decision.get("route") or (ticket.route if ticket else ""),
             },

@@ -71,7 +71,7 @@
     $("pop-waited").textContent = p.waited_s == null ? "" : `排队 ${p.waited_s} 秒` +
       (p.in_ivr_s == null ? "" : `，进线 ${p.in_ivr_s} 秒`);
     const path = (p.ivr && p.ivr.path) || [];
-    $("pop-ivr").textContent = path.map((s) => s.prompt + (s.keys ? `[${s.keys}]` : s.said ? "[语音]" : "")).join(" → ")
+    $("pop-ivr").textContent = path.map((s) => (s.text || s.prompt) + (s.keys ? `[${s.keys}]` : s.said ? "[语音]" : "")).join(" → ")
       + (p.ivr && p.ivr.route ? `（${p.ivr.route}）` : "");
     $("pop-keys").textContent = (p.ivr && p.ivr.keys) || "无";
     $("pop-speech").textContent = (p.speech || []).map((s) =>
