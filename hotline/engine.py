@@ -226,7 +226,7 @@ class Engine:
         # The agent desktop hears the same AMI events as the queue manager (subscribed after it,
         # so the board is current) and reads the IVR's journal for the screen pop.
         self.desktop = DesktopHub(queue=self.queue_manager, tickets=self.tickets, call_info=self.calls.journal.get,
-                                  reference=self._desk_reference)
+                                  reference=self._desk_reference, softphone=self._softphone)
         self.desktop.attach(self.ami)
         app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
                          desktop=self.desktop)
@@ -234,6 +234,18 @@ class Engine:
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
         await site.start()
+
+    def _softphone(self, seat: str) -> dict[str, str] | None:
+        """The seat's WebRTC endpoint on the PBX (pbx.py generates <seat>-web beside <seat>)."""
+        from web.desktop import SIP_JS
+
+        passwords = pbx.ensure_secrets(self.settings).get("agents", {})
+        if seat not in passwords or not SIP_JS.is_dir():
+            return None
+        web = pbx.web_endpoint(seat)
+        host = self.settings.pbx.sip_bind if self.settings.pbx.sip_bind not in ("0.0.0.0", "") else "127.0.0.1"
+        return {"aor": f"sip:{web}@{host}", "username": web, "password": passwords[seat], "display_name": seat,
+                "ws": f"wss://{{host}}:{pbx.wss_port(self.settings)}/ws"}
 
     def _desk_reference(self) -> Any:
         """The running dialplan's departments, lines, queues and self-service answers for the desk."""

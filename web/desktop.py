@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
 from aiohttp import web
@@ -27,6 +28,7 @@ from web.pages import render, require_page
 from web.session import signed_in
 
 DESKTOP = web.AppKey("desktop", DesktopHub)
+SIP_JS = Path(__file__).resolve().parent / "js" / "node_modules" / "sip.js" / "lib"
 log = logging.getLogger("web.desktop")
 HEARTBEAT_S = 15.0
 SHORTCUTS = [
@@ -75,7 +77,8 @@ async def desktop_page(request: web.Request) -> web.Response:
     hub = request.app[DESKTOP]
     ref = hub.reference()
     return render(request, "desktop.html", seat=s.account.seat if s else None, reasons=PAUSE_REASONS,
-                  departments=ref.departments, shortcuts=SHORTCUTS, acw_max_s=int(hub.acw_max_s))  # fmt: skip
+                  departments=ref.departments, shortcuts=SHORTCUTS, acw_max_s=int(hub.acw_max_s),
+                  softphone=bool(s and s.account.seat and hub.softphone(s.account.seat)))  # fmt: skip
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -101,6 +104,18 @@ async def events(request: web.Request) -> web.StreamResponse:
         pass
     finally:
         hub.unsubscribe(seat, q)
+    return resp
+
+
+async def softphone(request: web.Request) -> web.Response:
+    """The seat's WebRTC account (its own password only; the page needs it to register)."""
+    require_page(request, "agent")
+    seat = _seat(request)
+    cfg = request.app[DESKTOP].softphone(seat)
+    if not cfg:
+        raise _json_error(404, "no-softphone", f"坐席 {seat} 没有网页软电话账号")
+    resp = web.json_response(cfg, dumps=_dumps)
+    resp.headers["Cache-Control"] = "no-store"
     return resp
 
 
@@ -212,5 +227,8 @@ def setup(app: web.Application, *, hub: DesktopHub | None, tickets: Any) -> None
     r.add_get("/desktop/events", events)
     r.add_post("/desktop/state", set_state)
     r.add_get("/desktop/knowledge", knowledge)
+    r.add_get("/desktop/softphone", softphone)
+    if SIP_JS.is_dir():  # npm ci in web/js (make setup); the softphone stays off without it
+        r.add_static("/static/vendor/sip.js", SIP_JS)
     r.add_post(r"/desktop/tickets/{ticket_id}/{act}", ticket_action)
 

@@ -73,6 +73,7 @@ class DesktopHub:
         tickets: Any,
         call_info: Callable[[str], dict[str, Any] | None] = lambda uid: None,
         reference: Callable[[], DeskReference] = DeskReference,
+        softphone: Callable[[str], dict[str, Any] | None] = lambda seat: None,
         acw_max_s: float = 120.0,
         repeat_days: int = 30,
         clock: Callable[[], float] = time.time,
@@ -81,6 +82,7 @@ class DesktopHub:
         self.tickets = tickets
         self.call_info = call_info
         self.reference = reference
+        self.softphone = softphone  # seat -> WebRTC account (aor, username, password, ws) or None
         self.acw_max_s = acw_max_s
         self.repeat_days = repeat_days
         self.clock = clock
