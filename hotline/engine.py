@@ -15,21 +15,44 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent_queue.actions import command
+from agent_queue.ami import AmiClient
+from agent_queue.control import ControlPolicy, QueueCore
+from agent_queue.services import AmiDialer, QueueService, SlaStore
+from agent_queue.sla import SlaTracker
+from agent_queue.state import AgentSpec
+from asr.services import SpeechService, build_speech_service
 from config import Settings
 from hotline import pbx
+from hotline.schema import upgrade
+from hotline_merge.exceptions import DialplanInvalid
+from hotline_merge.loader import load_dialplan
+from hotline_merge.models import Dialplan
+from hotline_merge.prompts import prompt_catalog as prompt_texts
+from hotline_merge.registry import registry_of
+from hotline_merge.reload import reload_dialplan
 from infra.db import make_engine, make_sessionmaker
+from infra.errors import DomainError
 from infra.logs import log_event
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
+from ivr.services import CallService
+from tickets.calendar import load_calendar
+from tickets.policy import load_policy
+from tickets.return_visit import ReturnVisitService
+from tickets.services import TicketService
+from web.app import create_app
+from web.desktop import SIP_JS
+from web.desktop_hub import DeskReference, DesktopHub
 
 log = logging.getLogger("hotline.engine")
 
 
-def agent_specs(plan: Any) -> list[Any]:
+def agent_specs(plan: Dialplan) -> list[AgentSpec]:
     """The dialplan's seats as the queue manager sees them: the queues each one serves."""
-    from agent_queue.state import AgentSpec
-    from hotline_merge.registry import registry_of
-
     reg = registry_of(plan)
     serves: dict[str, set[str]] = {a.id: set() for a in plan.agents}
     experts: set[str] = set()
@@ -40,15 +63,18 @@ def agent_specs(plan: Any) -> list[Any]:
             serves.setdefault(member.agent, set()).add(queue.expert_queue)
             experts.add(member.agent)
     general = reg.general_queue
+    devices = {a.id: a.interface for a in plan.agents}
     return [
         AgentSpec(id=agent, skills=frozenset(queues or {general}), expert=agent in experts,
-                  home=general if general in queues else "")
+                  home=general if general in queues else "", device=devices.get(agent, ""))
         for agent, queues in sorted(serves.items())
     ]
 
 
-class EngineError(Exception):
+class EngineError(DomainError):
     """The engine cannot start; the message names what is wrong."""
+
+    error_id = "engine-start-failed"
 
 
 @dataclass
@@ -56,7 +82,7 @@ class DialplanHolder:
     """The running dialplan; a reload swaps `current` in one assignment, so a call sees
     either the old plan or the new one, never a mix."""
 
-    current: Any
+    current: Dialplan
     path: Path
     version: int = 1
 
@@ -65,17 +91,17 @@ class DialplanHolder:
 class Engine:
     settings: Settings
     agi: FastAgiServer | None = None
-    ami: Any = None
-    db_engine: Any = None
-    tickets: Any = None
+    ami: AmiClient | None = None
+    db_engine: AsyncEngine | None = None
+    tickets: TicketService | None = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
-    calls: Any = None
-    speech: Any = None
-    queue_manager: Any = None
-    visits: Any = None
-    web_runner: Any = None
-    desktop: Any = None
+    calls: CallService | None = None
+    speech: SpeechService | None = None
+    queue_manager: QueueService | None = None
+    visits: ReturnVisitService | None = None
+    web_runner: web.AppRunner | None = None
+    desktop: DesktopHub | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
 
@@ -96,11 +122,6 @@ class Engine:
 
     # -- pieces -------------------------------------------------------------------
     async def _open_database(self) -> None:
-        from tickets.calendar import load_calendar
-        from tickets.db import upgrade
-        from tickets.policy import load_policy
-        from tickets.services import TicketService
-
         url = self.settings.database_url
         await upgrade(url)
         self.db_engine = make_engine(url)
@@ -111,9 +132,6 @@ class Engine:
         )
 
     def _load_dialplan(self) -> None:
-        from hotline_merge.exceptions import DialplanInvalid
-        from hotline_merge.loader import load_dialplan
-
         path = self.settings.dialplan.path
         try:
             plan = load_dialplan(path)
@@ -125,8 +143,6 @@ class Engine:
         return pbx.layout_for(self.settings)
 
     async def _render_prompts(self) -> None:
-        from hotline_merge.prompts import prompt_catalog as prompt_texts
-
         layout = self._layout()
         self.prompts = PromptLibrary(
             host_dir=layout.host(layout.prompt_dir),
@@ -138,14 +154,10 @@ class Engine:
         await self.prompts.render_all(prompt_texts(self.dialplan.current))
 
     def _build_speech(self) -> None:
-        from asr.services import build_speech_service
-
         # Always built: without a usable model it reports unavailable and menus use the keypad.
         self.speech = build_speech_service(self.settings)
 
     async def _connect_ami(self) -> None:
-        from agent_queue.ami import AmiClient
-
         # start() returns at once and keeps (re)connecting with backoff in the background:
         # the engine serves calls even while Asterisk restarts.
         self.ami = AmiClient.from_settings(self.settings)
@@ -154,10 +166,6 @@ class Engine:
         self._start_return_visits()
 
     async def _start_queue_manager(self) -> None:
-        from agent_queue.control import ControlPolicy, QueueCore
-        from agent_queue.services import QueueService, SlaStore
-        from agent_queue.sla import SlaTracker
-
         assert self.dialplan is not None
         self.queue_manager = QueueService(
             client=self.ami,
@@ -169,9 +177,6 @@ class Engine:
         await self.queue_manager.start()
 
     def _start_return_visits(self) -> None:
-        from agent_queue.services import AmiDialer
-        from tickets.return_visit import ReturnVisitService
-
         dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
         self.visits = ReturnVisitService(tickets=self.tickets, dialer=dialer)
         self._background.append(asyncio.create_task(self._periodic_ticket_jobs(), name="ticket-jobs"))
@@ -187,8 +192,6 @@ class Engine:
                     log_event(log, f"periodic {name} failed", logging.ERROR, error=repr(exc))
 
     def _build_calls(self) -> None:
-        from ivr.services import CallService
-
         layout = self._layout()
         self.calls = CallService(
             dialplan=self.dialplan,
@@ -217,11 +220,6 @@ class Engine:
         await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
-        from aiohttp import web
-
-        from web.app import create_app
-        from web.desktop_hub import DesktopHub
-
         assert self.calls is not None
         # The agent desktop hears the same AMI events as the queue manager (subscribed after it,
         # so the board is current) and reads the IVR's journal for the screen pop.
@@ -237,8 +235,6 @@ class Engine:
 
     def _softphone(self, seat: str) -> dict[str, str] | None:
         """The seat's WebRTC endpoint on the PBX (pbx.py generates <seat>-web beside <seat>)."""
-        from web.desktop import SIP_JS
-
         passwords = pbx.ensure_secrets(self.settings).get("agents", {})
         if seat not in passwords or not SIP_JS.is_dir():
             return None
@@ -247,10 +243,8 @@ class Engine:
         return {"aor": f"sip:{web}@{host}", "username": web, "password": passwords[seat], "display_name": seat,
                 "ws": f"wss://{{host}}:{pbx.wss_port(self.settings)}/ws"}
 
-    def _desk_reference(self) -> Any:
+    def _desk_reference(self) -> DeskReference:
         """The running dialplan's departments, lines, queues and self-service answers for the desk."""
-        from web.desktop_hub import DeskReference
-
         assert self.dialplan is not None
         plan = self.dialplan.current
         return DeskReference(
@@ -271,27 +265,22 @@ class Engine:
     # -- hot reload -----------------------------------------------------------------
     async def reload_dialplan(self) -> bool:
         """Validate, then swap atomically and reload Asterisk; an invalid file changes nothing."""
-        from hotline_merge.exceptions import DialplanInvalid
-        from hotline_merge.loader import load_dialplan
-
         assert self.dialplan is not None and self.prompts is not None
-        try:
-            plan = load_dialplan(self.dialplan.path)
-        except DialplanInvalid as exc:
-            for issue in exc.errors:
+        outcome = reload_dialplan(self.dialplan.path, self.dialplan.current)
+        if outcome.dialplan is None:
+            for issue in outcome.errors:
                 log_event(log, "dialplan reload refused", logging.ERROR, issue=str(issue))
             return False
-        from hotline_merge.prompts import prompt_catalog as prompt_texts
-
+        plan = outcome.dialplan
         await self.prompts.render_all(prompt_texts(plan))
         layout = self._layout()
         await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
         self.dialplan.current = plan
         self.dialplan.version += 1
-        if self.ami is not None and getattr(self.ami, "connected", False):
-            for command in ("dialplan reload", "queue reload all"):
-                await self.ami.send({"Action": "Command", "Command": command})
-        log_event(log, "dialplan reloaded", version=self.dialplan.version)
+        if self.ami is not None and self.ami.connected:
+            for cli in ("dialplan reload", "queue reload all"):
+                await self.ami.send(command(cli))
+        log_event(log, "dialplan reloaded", version=self.dialplan.version, changes=len(outcome.changes))
         return True
 
     # -- lifecycle --------------------------------------------------------------------

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from agent_queue import actions
 from agent_queue.callbacks import CallbackKind, CallbackRequest
 from agent_queue.events import (
     AgentCalledEvent,
@@ -173,9 +174,8 @@ class DesktopHub:
             if action == "pause" and reason not in PAUSE_REASONS:
                 raise DeskError(f"示忙原因须为 {'、'.join(PAUSE_REASONS)}", status=422)
             self._end_acw(seat)
-            await client.send({"Action": "QueuePause", "Interface": agent.spec.interface,
-                               "Paused": "true" if action == "pause" else "false",
-                               "Reason": reason if action == "pause" else "desktop"})  # fmt: skip
+            await client.send(actions.queue_pause(interface=agent.spec.interface, paused=action == "pause",
+                                                  reason=reason if action == "pause" else "desktop"))
         else:
             raise DeskError(f"未知操作 {action!r}", status=422)
         log_event(log, "agent state requested", seat=seat, action=action, reason=reason)
@@ -191,8 +191,8 @@ class DesktopHub:
         if agent is None or not agent.queues:
             return
         self._end_acw(seat)
-        await self.queue.client.send({"Action": "QueuePause", "Interface": agent.spec.interface, "Paused": "true",
-                                      "Reason": ACW_REASON})  # fmt: skip
+        await self.queue.client.send(actions.queue_pause(interface=agent.spec.interface, paused=True,
+                                                         reason=ACW_REASON))
         self._acw[seat] = (self.clock(), asyncio.create_task(self._acw_timeout(seat)))
         self.publish(seat, "state", self.state(seat))
 
@@ -201,8 +201,8 @@ class DesktopHub:
         self._acw.pop(seat, None)
         agent = self._agent(seat)
         if agent is not None and agent.pause_reason == ACW_REASON:
-            await self.queue.client.send({"Action": "QueuePause", "Interface": agent.spec.interface,
-                                          "Paused": "false", "Reason": "acw-max"})  # fmt: skip
+            await self.queue.client.send(actions.queue_pause(interface=agent.spec.interface, paused=False,
+                                                             reason="acw-max"))
             log_event(log, "after-call work ended at the maximum", seat=seat, max_s=self.acw_max_s)
 
     # -- AMI events ------------------------------------------------------------------
