@@ -7,20 +7,13 @@ leak a caller's number into a log file.
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 
-# Mobile numbers (11 digits starting 1[3-9]) and landlines with an area code (0xx-xxxxxxx).
-# Service numbers such as 12345 or 110 are short and stay readable.
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{3,4})(\d{4})(?!\d)")
+from infra.phone import mask_phones
 
-
-def mask_phone(text: str) -> str:
-    """`13812345678` -> `138****5678`; `0935-2253337` -> `0935****3337`."""
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+# Kept for callers of the old name; infra.phone holds the rules.
+mask_phone = mask_phones
 
 
 class MaskingFormatter(logging.Formatter):
@@ -33,7 +26,7 @@ class MaskingFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return mask_phone(line)
+        return mask_phones(line)
 
 
 def _quote(value: object) -> str:

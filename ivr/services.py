@@ -123,11 +123,13 @@ class CallService:
         self.stats.calls += 1
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
         self.journal.begin(req.uniqueid, caller=req.callerid, dnis=dnis)
-        await agi.answer()
         step: Any = flow.start()
-        stage = "start"
+        stage = "answer"
         typeahead = TypeAhead()
         try:
+            # inside the try: a caller who hangs up while we answer still gets an abandoned ticket
+            await agi.answer()
+            stage = "start"
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):

@@ -18,7 +18,7 @@ from hotline.schema import ENVIRONMENT, VERSION_LOCATIONS, alembic_config, upgra
 from infra.db import Base, make_engine
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD = "0003_accounts"  # the last revision of the one chain
+HEAD = "0004_accounts"  # the last revision of the one chain
 
 
 def _version(path: Path) -> list[str]:
@@ -45,7 +45,8 @@ def test_each_package_owns_its_revisions() -> None:
     where = {rev.revision: Path(rev.path).parent for rev in script.walk_revisions()}
     assert where == {"0001_tickets": ROOT / "tickets/migrations/versions",
                      "0002_queue_stats": ROOT / "agent_queue/migrations/versions",
-                     "0003_accounts": ROOT / "accounts/migrations/versions"}
+                     "0003_ticket_co_departments": ROOT / "tickets/migrations/versions",
+                     "0004_accounts": ROOT / "accounts/migrations/versions"}
     assert set(VERSION_LOCATIONS) == set(where.values())
     assert script.get_heads() == [HEAD]
 
