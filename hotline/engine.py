@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_queue.actions import command
 from agent_queue.ami import AmiClient
+from agent_queue.callbacks import can_call_back
 from agent_queue.control import ControlPolicy, QueueCore
 from agent_queue.services import AmiDialer, QueueService, SlaStore
 from agent_queue.sla import SlaTracker
@@ -158,6 +159,9 @@ class Engine:
     def _build_speech(self) -> None:
         # Always built: without a usable model it reports unavailable and menus use the keypad.
         self.speech = build_speech_service(self.settings)
+        if self.dialplan is not None:
+            # The department model trains here, at start-up, not on the first caller's words.
+            self.speech.matcher(self.dialplan.current)
 
     async def _connect_ami(self) -> None:
         # start() returns at once and keeps (re)connecting with backoff in the background:
@@ -205,6 +209,7 @@ class Engine:
             recording_dir=layout.recording_dir,
             grammar=self.settings.asr.mode == "grammar",
             host_path=layout.host,
+            callback_reachable=can_call_back if self.queue_manager.core.policy.callbacks else None,
         )
 
     async def start_agi(self) -> None:
@@ -275,6 +280,8 @@ class Engine:
             return False
         plan = outcome.dialplan
         await self.prompts.render_all(prompt_texts(plan))
+        if self.speech is not None:
+            await asyncio.to_thread(self.speech.matcher, plan)  # train before the swap, off the loop
         layout = self._layout()
         await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
         self.dialplan.current = plan

@@ -42,6 +42,8 @@ def setup_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # panoramisk logs every AMI frame at INFO/DEBUG; our own edge logs what matters.
     logging.getLogger("panoramisk").setLevel(logging.WARNING)
+    # Alembic announces each of its built-in plugins at every start ("setup plugin ..."): noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: object) -> None:

@@ -97,6 +97,7 @@ class CallService:
         db_timeout: float = 3.0,
         grammar: bool = True,
         journal: CallJournal | None = None,
+        callback_reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.dialplan = dialplan
         self.prompts = prompts
@@ -110,6 +111,8 @@ class CallService:
         self.db_timeout = db_timeout
         # Grammar mode (the plan's phrases + [unk]) is far cheaper and, for intents, more accurate.
         self.grammar = grammar
+        # Whether a caller ID can be called back (the queue manager's rule); None: no call-backs.
+        self.callback_reachable = callback_reachable
         self.stats = CallStats()
         self.journal = journal or CallJournal()  # the IVR path the agent's screen pop shows
 
@@ -121,7 +124,8 @@ class CallService:
         req = agi.request
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
-        flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        flow = CallFlow(self.dialplan.current, dnis, at=self.clock(),
+                        speech=self.speech is not None and self.speech.available)
         self.journal.begin(req.uniqueid, caller=req.callerid, dnis=dnis)
         step: Any = flow.start()
         stage = "answer"
@@ -178,9 +182,11 @@ class CallService:
         """Stream the caller's audio to the AudioSocket server and match what they said."""
         call_uuid = str(uuid.uuid4())
         plan = self.dialplan.current
+        # Built at start-up and on reload; should a plan arrive untrained, train off the loop.
+        await asyncio.to_thread(self.speech.matcher, plan)
         listening = asyncio.create_task(
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
-                               timeout=step.timeout_s)
+                               timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)
         )
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
@@ -200,7 +206,8 @@ class CallService:
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
-                           confidence=intent.confidence, text=utterance.text, name=intent.name)
+                           confidence=intent.confidence, text=utterance.text, name=intent.name,
+                           confirm=intent.confirm)
 
     # ------------------------------------------------------------------ return visit (回访)
     async def handle_survey(self, agi: AgiChannel) -> None:
@@ -245,6 +252,9 @@ class CallService:
                 await agi.set_variable(d.ticket_variable, ref.number)
             await agi.set_variable(ChannelVar.DEPARTMENT, d.department or "")
             await agi.set_variable(ChannelVar.QUEUE, d.queue or "")
+            if self.callback_reachable is not None and self.callback_reachable(req.callerid):
+                # The queue's exit context accepts key 1 (call-back keeping the place) only then.
+                await agi.set_variable(ChannelVar.CALLBACK_OK, "1")
             await agi.set_variable(ChannelVar.ACTION, IvrAction.QUEUE)
             self.stats.queued += 1
             return
