@@ -57,7 +57,8 @@ async def test_desktop_state_pop_and_dispatch(engine, ami_watch, sipp, settings,
     port = free_udp_port()
     reg = await sipp.register(port, user=AGENT, password=passwords[AGENT])
     assert (reg.successful, reg.failed) == (1, 0), reg.stderr[-1500:]
-    phone = await sipp.uas(port, calls=2, answer_after_ms=1000, hold_ms=8000, timeout_s=120, name="uas-desk")
+    # The citizen hangs up first (as in the queue e2e): the agent side holds longer than any call here.
+    phone = await sipp.uas(port, calls=2, answer_after_ms=1000, hold_ms=60_000, timeout_s=120, name="uas-desk")
     citizen = None
     try:
         # Clean start: unpaused (an earlier run may have left a pause).
@@ -84,7 +85,7 @@ async def test_desktop_state_pop_and_dispatch(engine, ami_watch, sipp, settings,
 
         # A citizen on the merged line 12349 -> the screen pops on this agent's page.
         mark = ami_watch.mark()
-        citizen = asyncio.create_task(sipp.call("12349", steps=[("pause", 20_000)], caller=CALLER,
+        citizen = asyncio.create_task(sipp.call("12349", steps=[("pause", 15_000)], caller=CALLER,
                                                 timeout_s=60, name="uac-desk"))  # fmt: skip
         called = (await ami_watch.wait_for("AgentCalled", since=mark, timeout=40, MemberName=AGENT))[0]
         await page.wait_for_selector("#pop-body:not([hidden])", timeout=10_000)
