@@ -7,8 +7,10 @@ PY     := $(VENV)/bin/python
 HOTLINE := $(VENV)/bin/hotline
 DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates chromium chromium-driver fonts-noto-cjk
 STAMP  := $(VENV)/.installed
+# Browser libraries of the agent desktop (SIP.js), pinned by web/js/package-lock.json, served by us.
+JS_STAMP := web/js/node_modules/.installed
 
-.PHONY: all setup system-deps venv pbx run test test-fast lint bench clean
+.PHONY: all setup system-deps venv js pbx run test test-fast lint bench clean
 
 all: test
 
@@ -29,7 +31,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-setup: system-deps venv pbx
+# npm comes with Debian's nodejs+npm, or inside NodeSource's nodejs (which conflicts with Debian's
+# npm package), so it is installed only when no npm is on the PATH.
+$(JS_STAMP): web/js/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: need root to apt-get install nodejs npm" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	cd web/js && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+js: $(JS_STAMP)
+
+setup: system-deps venv js pbx
 
 pbx: venv
 	$(HOTLINE) pbx install
@@ -42,7 +55,7 @@ test: setup
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
 
-test-fast: venv
+test-fast: venv js
 	$(VENV)/bin/pytest -q -m "not pbx and not postgres"
 
 # Layer contracts: [tool.importlinter] in pyproject.toml.

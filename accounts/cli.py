@@ -12,11 +12,12 @@ from accounts.store import ROLES, AccountError, AccountStore
 
 
 def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaitable[None]]) -> None:
-    """`upgrade` migrates a database URL (the composition root owns the schema environment)."""
+    """`upgrade` migrates a database URL to the newest schema (the composition root owns the
+    schema); every users command runs it first, so a fresh install needs no separate step."""
     p = sub.add_parser("users", help="web sign-in accounts: add, passwd, disable, enable, list")
+    p.set_defaults(upgrade=upgrade)
     usub = p.add_subparsers(dest="users_command", metavar="ACTION")
     usub.required = True
-    p.set_defaults(upgrade=upgrade)
 
     a = usub.add_parser("add", help="add a user (asks for the password, or reads it with --password-stdin)")
     a.add_argument("username")

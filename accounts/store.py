@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from accounts.models import LoginEvent, User, WebSession
+from infra.errors import DomainError
 
 ROLES = ("agent", "department", "supervisor", "admin")
 MIN_PASSWORD = 8
@@ -28,13 +29,10 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
 
 
-class AccountError(Exception):
+class AccountError(DomainError):
     """Bad account input or an unknown user; `field` names the input at fault."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    error_id = "invalid-account"
 
 
 @dataclass(frozen=True)

@@ -221,6 +221,10 @@ class Board:
             agent.move(AgentState.LOGGED_OUT, now)
         elif status in (MemberStatus.INUSE, MemberStatus.BUSY, MemberStatus.ONHOLD) and agent.state is AgentState.IDLE:
             agent.move(AgentState.TALKING, now)
+        elif status is MemberStatus.NOT_INUSE and agent.state is AgentState.TALKING and not agent.current_call:
+            # A call outside the queue (a feature code, a direct call) ended; queue calls end with
+            # AgentComplete instead (current_call is set from AgentConnect until then).
+            agent.move(AgentState.IDLE, now)
 
     def _replace(self, snap: QueueSnapshotEvent, now: float) -> None:
         """After a reconnect the PBX is the truth: rebuild membership and waiting callers."""

@@ -52,6 +52,8 @@ from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
 from tickets.services import TicketService
 from web.app import create_app
+from web.desktop import SIP_JS
+from web.desktop_hub import DeskReference, DesktopHub
 
 log = logging.getLogger("hotline.engine")
 # pg_advisory_lock key of the queue controller ("hotline queue" as one bigint: any fixed number).
@@ -111,6 +113,7 @@ class Engine:
     queue_manager: QueueService | None = None
     visits: ReturnVisitService | None = None
     web_runner: web.AppRunner | None = None
+    desktop: DesktopHub | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
     queue_leader: AdvisoryLeader | None = None
@@ -283,12 +286,40 @@ class Engine:
         await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
+        assert self.calls is not None
+        # The agent desktop hears the same AMI events as the queue manager (subscribed after it,
+        # so the board is current) and reads the IVR's journal for the screen pop.
+        self.desktop = DesktopHub(queue=self.queue_manager, tickets=self.tickets, call_info=self.calls.journal.get,
+                                  reference=self._desk_reference, softphone=self._softphone)
+        self.desktop.attach(self.ami)
         app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
-                         knowledge=self.knowledge)
+                         knowledge=self.knowledge, desktop=self.desktop)
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
         await site.start()
+
+    def _softphone(self, seat: str) -> dict[str, str] | None:
+        """The seat's WebRTC endpoint on the PBX (pbx.py generates <seat>-web beside <seat>)."""
+        passwords = pbx.ensure_secrets(self.settings).get("agents", {})
+        if seat not in passwords or not SIP_JS.is_dir():
+            return None
+        web = pbx.web_endpoint(seat)
+        host = self.settings.pbx.sip_bind if self.settings.pbx.sip_bind not in ("0.0.0.0", "") else "127.0.0.1"
+        return {"aor": f"sip:{web}@{host}", "username": web, "password": passwords[seat], "display_name": seat,
+                "ws": f"wss://{{host}}:{pbx.wss_port(self.settings)}/ws"}
+
+    def _desk_reference(self) -> DeskReference:
+        """The running dialplan's departments, lines, queues and self-service answers for the desk."""
+        assert self.dialplan is not None
+        plan = self.dialplan.current
+        return DeskReference(
+            departments=[d.name for d in plan.departments],
+            lines={ln.number: {"name": ln.name, "department": ln.department, "mode": ln.mode,
+                               "handoff": ln.handoff.queue if ln.handoff else None} for ln in plan.lines},
+            knowledge=[{"title": a.title, "text": a.text, "department": a.department or ""} for a in plan.selfservice],
+            queues={q.name: q.description or q.name for q in plan.queues},
+        )
 
     def _answer_rate(self, _start: Any = None, _end: Any = None) -> float | None:
         """接通率 for reports: the queue tracker's rolling 24-hour figure."""
@@ -344,6 +375,8 @@ class Engine:
             await self.speech.close()
         if self.web_runner is not None:
             await self.web_runner.cleanup()
+        if self.desktop is not None:
+            await self.desktop.close()
         if self.ami is not None:
             await self.ami.close()
         for task in self._background:

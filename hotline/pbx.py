@@ -58,7 +58,11 @@ GENERATED_FILES = (
     "acl.conf",
     "udptl.conf",
     "pjproject.conf",
+    "http.conf",
 )
+# Asterisk's HTTP server: wss://host:<sip port + 3029>/ws for the softphones (8089 beside 5060),
+# plain HTTP on loopback one below; offset from the SIP port so a second PBX (bench) never collides.
+WSS_OFFSET = 3029
 
 Progress = Callable[[str], None]
 
@@ -320,6 +324,33 @@ def agent_name(n: int) -> str:
     return f"agent{n:02d}"
 
 
+def wss_port(settings: Settings) -> int:
+    return settings.pbx.sip_port + WSS_OFFSET
+
+
+def web_endpoint(agent: str) -> str:
+    """The PJSIP endpoint of an agent seat's softphone in the browser."""
+    return f"{agent}-web"
+
+
+def ensure_dev_certificate(layout: Layout) -> tuple[str, str]:
+    """A self-signed certificate for the dev PBX's WSS (made once, kept); paths as the PBX sees them.
+
+    Production sets its own certificate in http.conf; browsers must be told to trust this one
+    (the tests start Chromium with --ignore-certificate-errors).
+    """
+    keys = f"{layout.etc_dir}/keys"
+    host_keys = layout.host(keys)
+    cert, key = host_keys / "hotline-dev.crt", host_keys / "hotline-dev.key"
+    if not (cert.exists() and key.exists()):
+        host_keys.mkdir(parents=True, exist_ok=True)
+        _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "825", "-subj",
+              "/CN=hotline12345-dev", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+              "-keyout", str(key), "-out", str(cert)], what="openssl (dev WSS certificate)")  # fmt: skip
+        key.chmod(0o600)
+    return f"{keys}/hotline-dev.crt", f"{keys}/hotline-dev.key"
+
+
 def _agent_endpoints(settings: Settings, passwords: dict[str, str]) -> str:
     blocks = []
     for n in range(1, settings.pbx.agents + 1):
@@ -330,6 +361,16 @@ def _agent_endpoints(settings: Settings, passwords: dict[str, str]) -> str:
             f"force_rport = yes\nrewrite_contact = yes\ncallerid = \"{name}\" <{name}>\n\n"
             f"[{name}]\ntype = auth\nauth_type = userpass\nusername = {name}\npassword = {passwords[name]}\n\n"
             f"[{name}]\ntype = aor\nmax_contacts = 1\nremove_existing = yes\nqualify_frequency = 0\n"
+        )
+        # The same seat's WebRTC softphone in the agent desktop (same password): DTLS-SRTP, ICE,
+        # AVPF and rtcp-mux, which `webrtc = yes` turns on together.
+        web = web_endpoint(name)
+        blocks.append(
+            f"[{web}]\ntype = endpoint\ncontext = hotline-agents\ndisallow = all\nallow = ulaw,alaw\n"
+            f"auth = {web}\naors = {web}\nwebrtc = yes\ndtls_auto_generate_cert = yes\n"
+            f"callerid = \"{name}\" <{name}>\n\n"
+            f"[{web}]\ntype = auth\nauth_type = userpass\nusername = {web}\npassword = {passwords[name]}\n\n"
+            f"[{web}]\ntype = aor\nmax_contacts = 1\nremove_existing = yes\nqualify_frequency = 0\n"
         )
     return "\n".join(blocks)
 
@@ -366,6 +407,9 @@ def template_values(settings: Settings, layout: Layout, data: dict) -> dict[str,
         "agi_host": settings.engine.agi_host,
         "agi_port": str(settings.engine.agi_port),
         "agent_endpoints": _agent_endpoints(settings, data["agents"]),
+        "http_port": str(settings.pbx.sip_port + WSS_OFFSET - 1),
+        "wss_host": "0.0.0.0",
+        "wss_port": str(wss_port(settings)),
     }
 
 
@@ -375,6 +419,7 @@ def write_config(settings: Settings, layout: Layout | None = None,
     layout = layout or layout_for(settings)
     data = ensure_secrets(settings)
     values = template_values(settings, layout, data)
+    values["tls_cert"], values["tls_key"] = ensure_dev_certificate(layout)
     etc = layout.host(layout.etc_dir)
     (etc / "hotline").mkdir(parents=True, exist_ok=True)
     for name in GENERATED_FILES:

@@ -1,10 +1,10 @@
 """The database schema: one Alembic environment (hotline/migrations/env.py), owned by the root.
 
 Each package owns its tables and their revisions in its own version location
-(tickets/migrations/versions, agent_queue/migrations/versions, knowledge/migrations/versions);
-the revisions form one graph with one head (0001_tickets <- 0002_queue_stats <- 0003_accounts and
-0003_ticket_co_departments <- 0004_knowledge, which merges them), so a database has one head.
-Run programmatically on SQLite and PostgreSQL, no alembic.ini needed.
+(tickets/migrations/versions, agent_queue/migrations/versions, accounts/migrations/versions,
+knowledge/migrations/versions); the revisions form one chain (0001_tickets <- 0002_queue_stats <-
+0003_ticket_co_departments <- 0004_accounts <- 0005_knowledge), so a database has one head. Run
+programmatically on SQLite and PostgreSQL, no alembic.ini needed.
 """
 
 from __future__ import annotations
@@ -16,13 +16,15 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+import accounts
 import agent_queue
 import knowledge
 import tickets
 
 ENVIRONMENT = Path(__file__).resolve().parent / "migrations"
 VERSION_LOCATIONS = tuple(
-    Path(package.__file__).resolve().parent / "migrations" / "versions" for package in (tickets, agent_queue, knowledge)
+    Path(package.__file__).resolve().parent / "migrations" / "versions"
+    for package in (tickets, agent_queue, accounts, knowledge)
 )
 
 

@@ -24,6 +24,7 @@ from infra.logs import log_event
 from ivr.agi import AgiChannel, AgiRequest, Handler
 from ivr.channel_vars import ChannelVar, IvrAction
 from ivr.exceptions import AgiDeadChannel, AgiHangup
+from ivr.journal import CallJournal, IvrStep
 from ivr.ports import AnswerPort, DialplanPort, PromptPort, SpeechPort, TicketPort, TicketRefLike, VisitPort
 
 log = logging.getLogger("ivr.calls")
@@ -51,6 +52,16 @@ class TypeAhead:
     def take(self, n: int) -> str:
         taken, self.keys = self.keys[:n], self.keys[n:]
         return taken
+
+
+def _journal_step(step: Collect, heard: Any) -> IvrStep:
+    text = step.text[:40]
+    if isinstance(heard, DigitsEntered):
+        return IvrStep(step.prompt_id, text, keys=heard.digits)
+    if isinstance(heard, SpeechHeard):
+        return IvrStep(step.prompt_id, text, said=heard.text, intent=heard.kind, department=heard.department or "",
+                       confidence=round(heard.confidence, 2))
+    return IvrStep(step.prompt_id, text)
 
 
 @dataclass
@@ -86,6 +97,7 @@ class CallService:
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 3.0,
         grammar: bool = True,
+        journal: CallJournal | None = None,
         callback_reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.dialplan = dialplan
@@ -104,6 +116,7 @@ class CallService:
         # Whether a caller ID can be called back (the queue manager's rule); None: no call-backs.
         self.callback_reachable = callback_reachable
         self.stats = CallStats()
+        self.journal = journal or CallJournal()  # the IVR path the agent's screen pop shows
 
     def handlers(self) -> dict[str, Handler]:
         return {"call": self.handle_call, "survey": self.handle_survey}
@@ -115,6 +128,7 @@ class CallService:
         self.stats.calls += 1
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock(),
                         speech=self.speech is not None and self.speech.available)
+        self.journal.begin(req.uniqueid, caller=req.callerid, dnis=dnis)
         step: Any = flow.start()
         stage = "answer"
         typeahead = TypeAhead()
@@ -125,6 +139,7 @@ class CallService:
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):
+                    self.journal.step(req.uniqueid, IvrStep(step.prompt_id, text=step.text[:40]))
                     # Callers who know the menu key ahead; a key skips the rest of what is playing.
                     if not typeahead.keys:
                         prompt_id, text = await self._what_to_play(step)
@@ -132,7 +147,9 @@ class CallService:
                         typeahead.add(await agi.stream_file(path, DTMF_KEYS))
                     step = flow.feed(Played())
                 elif isinstance(step, Collect):
-                    step = flow.feed(await self._collect(agi, step, typeahead))
+                    heard = await self._collect(agi, step, typeahead)
+                    self.journal.step(req.uniqueid, _journal_step(step, heard))
+                    step = flow.feed(heard)
                 else:
                     raise TypeError(f"unknown flow step {step!r}")
             await self._carry_out(agi, step.decision)
@@ -231,6 +248,7 @@ class CallService:
     # ------------------------------------------------------------------ decisions
     async def _carry_out(self, agi: AgiChannel, d: RoutingDecision) -> None:
         req = agi.request
+        self.journal.decided(req.uniqueid, d.as_json())
         self.stats.by_route[d.route] = self.stats.by_route.get(d.route, 0) + 1
         log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
                   action=d.action, queue=d.queue, department=d.department, route=d.route)

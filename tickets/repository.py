@@ -262,6 +262,7 @@ class TicketFilter:
     accepted_from: datetime | None = None
     accepted_to: datetime | None = None
     supervised: bool | None = None
+    call_id: str | None = None  # the phone call (Asterisk uniqueid) the ticket was opened for
     limit: int = 100
     offset: int = 0
 
@@ -283,6 +284,8 @@ async def search(session: AsyncSession, f: TicketFilter) -> Sequence[Ticket]:
         stmt = stmt.where(Ticket.category == f.category)
     if f.caller:
         stmt = stmt.where(Ticket.caller == f.caller)
+    if f.call_id:
+        stmt = stmt.where(Ticket.call_id == f.call_id)
     if f.accepted_from:
         stmt = stmt.where(Ticket.accepted_at >= f.accepted_from)
     if f.accepted_to:

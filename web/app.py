@@ -44,9 +44,11 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
+from web import desktop as web_desktop
 from web import knowledge as kb_web
 from web import login, portal, public, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
+from web.desktop_hub import DesktopHub
 from web.openapi import build_openapi
 
 log = logging.getLogger("web.app")
@@ -92,6 +94,8 @@ STATUS_FOR = {
     "ami-event-invalid": 502,
     "ami-action-failed": 502,
     "dial-failed": 502,
+    # accounts
+    "invalid-account": 422,
     # hotline_merge
     "dialplan-error": 400,
     "dialplan-invalid": 422,
@@ -441,10 +445,12 @@ def create_app(
     knowledge: KnowledgeService | None = None,
     intake: CitizenIntake | None = None,
     attachments: AttachmentStore | None = None,
+    desktop: DesktopHub | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
-    sign in at /login) defaults to the database account store."""
+    sign in at /login) defaults to the database account store; `desktop` is the live agent
+    desktop hub (web/desktop_hub.py) the engine builds with its queue manager."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
@@ -454,6 +460,7 @@ def create_app(
     kb_web.setup(app, knowledge=knowledge or KnowledgeService(sessionmaker=tickets.sessionmaker))
     public.setup(app, intake=intake or CitizenIntake(tickets=tickets, sms=LogSmsGateway()))
     portal.setup(app, attachments=attachments or AttachmentStore(_attachment_root(settings)))
+    web_desktop.setup(app, hub=desktop, tickets=tickets)
     r.add_get("/healthz", healthz)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)

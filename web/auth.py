@@ -56,7 +56,8 @@ async def auth_middleware(
         token = token.strip()
         if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
             return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'",
-                         errors=[{"field": "Authorization", "message": "expected 'Bearer <token>' (RFC 6750 token characters)"}])
+                         errors=[{"field": "Authorization",
+                                  "message": "expected 'Bearer <token>' (RFC 6750 token characters)"}])
         principal = await request.app[PRINCIPAL].resolve(token)
         if principal is None:
             return error(401, "unauthorized", "Authorization: unknown token")

@@ -21,7 +21,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 STATIC = Path(__file__).resolve().parent / "static"
 ROLE_NAMES = {"agent": "话务员", "department": "承办单位", "supervisor": "班长", "admin": "管理员"}
 # Where `/` sends a signed-in user of each role; roles not listed get the home page of links.
-ROLE_HOME: dict[str, str] = {"department": "/portal"}
+ROLE_HOME: dict[str, str] = {"department": "/portal", "agent": "/desktop"}
 # The home page's links: (path, label, roles allowed).
 NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/supervision", "督办与考核（承办单位排名）", ("supervisor", "admin")),
@@ -58,7 +58,7 @@ def require_page(request: web.Request, *roles: str) -> Principal:
                 role_name=ROLE_NAMES.get(p.role, p.role), csrf_token=csrf_token(request),
                 needed=[ROLE_NAMES.get(r, r) for r in roles],
             ),
-            content_type="text/html", charset="utf-8",
+            content_type="text/html",
         )  # fmt: skip
     return p
 

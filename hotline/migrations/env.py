@@ -12,9 +12,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import accounts.models  # noqa: F401  (users, web sessions: revision 0003_accounts)
+import accounts.models  # noqa: F401  (users, web sessions: revision 0004_accounts)
 import agent_queue.models  # noqa: F401  (registers the tables)
-import knowledge.models  # noqa: F401  (revision 0004_knowledge)
+import knowledge.models  # noqa: F401  (revision 0005_knowledge)
 import tickets.models  # noqa: F401
 from infra.db import Base, make_engine
 

@@ -19,6 +19,7 @@ from infra.db import Base, make_engine
 from knowledge.models import is_search_index
 
 ROOT = Path(__file__).resolve().parents[2]
+HEAD = "0005_knowledge"  # the last revision of the one chain
 
 
 def _version(path: Path) -> list[str]:
@@ -45,17 +46,14 @@ async def _schema_diff(url: str) -> list:
         await engine.dispose()
 
 
-HEAD = "0004_knowledge"  # the newest revision of the one chain (it merges the two 0003 revisions)
-
-
 def test_each_package_owns_its_revisions() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
     where = {rev.revision: Path(rev.path).parent for rev in script.walk_revisions()}
     assert where == {"0001_tickets": ROOT / "tickets/migrations/versions",
                      "0002_queue_stats": ROOT / "agent_queue/migrations/versions",
                      "0003_ticket_co_departments": ROOT / "tickets/migrations/versions",
-                     "0003_accounts": ROOT / "tickets/migrations/versions",
-                     "0004_knowledge": ROOT / "knowledge/migrations/versions"}
+                     "0004_accounts": ROOT / "accounts/migrations/versions",
+                     "0005_knowledge": ROOT / "knowledge/migrations/versions"}
     assert set(VERSION_LOCATIONS) == set(where.values())
     assert script.get_heads() == [HEAD]
 

@@ -33,6 +33,8 @@ LAUNCH_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     # The softphone asks for the microphone: grant it and feed a synthetic tone.
     "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+    # The dev PBX serves WSS with a self-signed certificate (hotline/pbx.py ensure_dev_certificate).
+    "--ignore-certificate-errors",
 ]  # fmt: skip
 VIEWPORT = {"width": 1366, "height": 768}
 

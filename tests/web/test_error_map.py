@@ -17,7 +17,7 @@ from tickets.exceptions import InvalidInput
 from web.app import STATUS_FOR, errors_middleware
 
 PACKAGES = ("infra", "config", "tickets", "agent_queue", "asr", "hotline_merge", "ivr", "web", "hotline",
-            "knowledge")
+            "knowledge", "accounts")
 
 
 def _every_error() -> list[type[DomainError]]:

@@ -95,7 +95,7 @@ async def test_state_change_without_csrf_token_is_refused(sign_in, web_server: W
     )
     assert forged == 403
     await page.goto(web_server.base_url + "/")
-    assert page.url == web_server.base_url + "/"
+    assert page.url == web_server.base_url + "/desktop"  # still signed in: the agent's home
 
 
 async def test_agent_gets_403_for_supervisor_action(sign_in, web_server: WebServer) -> None:  # noqa: ANN001

@@ -3,8 +3,8 @@
 SQLite: an FTS5 table (unicode61 over the pinyin sound tokens of `infra.chinese`), ranked by
 bm25. PostgreSQL: a tsvector ('simple' configuration over the same tokens) with a GIN index.
 
-Revision ID: 0004_knowledge
-Revises: 0003_accounts, 0003_ticket_co_departments
+Revision ID: 0005_knowledge
+Revises: 0004_accounts
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004_knowledge"
-# Also the merge point of the two 0003 revisions (accounts, ticket co-departments): one head again.
-down_revision = ("0003_accounts", "0003_ticket_co_departments")
+revision = "0005_knowledge"
+down_revision = "0004_accounts"
 branch_labels = None
 depends_on = None
 
