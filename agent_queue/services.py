@@ -37,6 +37,7 @@ from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
 from agent_queue.state import AgentState
 from infra.logs import log_event
+from infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +95,19 @@ class AmiDialer:
             raise DialFailed(f"originate to {number}: not answered (reason {done.reason if done else '?'})")
 
 
+def decision_queue(d: Decision) -> str:
+    if isinstance(d, PlaceCallback | DropCallback):
+        return d.request.queue
+    return getattr(d, "queue", "")
+
+
 class QueueService:
     def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
                  notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
                  tick_s: float = 5.0, agent_channel: str = "PJSIP/{agent}",
-                 callback_channel: str = "PJSIP/{number}@trunk") -> None:
+                 callback_channel: str = "PJSIP/{number}@trunk", metrics: Metrics | None = None) -> None:
         self.client, self.core, self.store = client, core, store
+        self.metrics = metrics or Metrics()
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
         self.agent_channel, self.callback_channel = agent_channel, callback_channel
@@ -130,6 +138,7 @@ class QueueService:
             if not self.client.connected:
                 continue  # decisions would not reach the PBX; the resync will refresh state
             for d in self.core.tick(self.clock()):
+                self.metrics.queue_decisions.labels(decision=type(d).__name__, queue=decision_queue(d)).inc()
                 try:
                     await self.apply(d)
                 except QueueError as exc:

@@ -36,6 +36,7 @@ class EngineSettings(_Section):
     web_port: int = Field(8080, ge=1, le=65535)
     max_calls: int = Field(1000, ge=1, description="concurrent AGI sessions before new ones are shed")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field("text", pattern=r"^(text|json)$", description="text: key=value lines; json: one object a line")
 
 
 class AmiSettings(_Section):

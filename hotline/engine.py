@@ -19,6 +19,7 @@ from config import Settings
 from hotline import pbx
 from infra.db import make_engine, make_sessionmaker
 from infra.logs import log_event
+from infra.metrics import Metrics
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 
@@ -75,6 +76,8 @@ class Engine:
     queue_manager: Any = None
     visits: Any = None
     web_runner: Any = None
+    metrics: Metrics = field(default_factory=Metrics)  # one registry per engine, passed down
+    ticket_metrics: Any = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
 
@@ -140,7 +143,7 @@ class Engine:
         from asr.services import build_speech_service
 
         # Always built: without a usable model it reports unavailable and menus use the keypad.
-        self.speech = build_speech_service(self.settings)
+        self.speech = build_speech_service(self.settings, metrics=self.metrics)
 
     async def _connect_ami(self) -> None:
         from agent_queue.ami import AmiClient
@@ -164,8 +167,12 @@ class Engine:
             store=SlaStore(make_sessionmaker(self.db_engine)),
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
+            metrics=self.metrics,
         )
         await self.queue_manager.start()
+        from agent_queue.metrics import QueueCollector
+
+        self.metrics.registry.register(QueueCollector(core=self.queue_manager.core, clock=time.time))
 
     def _start_return_visits(self) -> None:
         from agent_queue.services import AmiDialer
@@ -199,6 +206,7 @@ class Engine:
             recording_dir=layout.recording_dir,
             grammar=self.settings.asr.mode == "grammar",
             host_path=layout.host,
+            metrics=self.metrics,
         )
 
     async def start_agi(self) -> None:
@@ -218,13 +226,40 @@ class Engine:
     async def _start_web(self) -> None:
         from aiohttp import web
 
+        from tickets.metrics import TicketCollector
         from web.app import create_app
+        from web.metrics import MetricsSource
 
-        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate)
+        self.ticket_metrics = TicketCollector(sessionmaker=self.tickets.sessionmaker, now=self.tickets.now,
+                                              metrics=self.metrics)
+        self.metrics.registry.register(self.ticket_metrics)
+        app = create_app(
+            tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
+            metrics_source=MetricsSource(self.metrics.registry, refresh=(self.ticket_metrics.refresh,)),
+            readiness={"database": self._database_ready, "ami": self._ami_ready, "agi": self._agi_ready},
+        )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
         await site.start()
+
+    async def _database_ready(self) -> str | None:
+        from sqlalchemy import text
+
+        with self.metrics.db_timer("readiness"):
+            async with self.db_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return None
+
+    async def _ami_ready(self) -> str | None:
+        if self.ami is None or not getattr(self.ami, "connected", False):
+            return f"not connected to Asterisk's AMI at {self.settings.ami.host}:{self.settings.ami.port}"
+        return None
+
+    async def _agi_ready(self) -> str | None:
+        if self.agi is None or not self.agi.listening:
+            return f"FastAGI not listening on {self.settings.engine.agi_host}:{self.settings.engine.agi_port}"
+        return None
 
     def _answer_rate(self, _start: Any = None, _end: Any = None) -> float | None:
         """接通率 for reports: the queue tracker's rolling 24-hour figure."""

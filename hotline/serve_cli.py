@@ -22,7 +22,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from hotline.engine import Engine, EngineError
 
     settings = load_settings(Path(args.config) if args.config else None)
-    setup_logging(settings.engine.log_level)
+    setup_logging(settings.engine.log_level, settings.engine.log_format)
     if args.with_pbx:
         try:
             pbx.install(settings)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from hotline_merge.decision import RoutingDecision
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
 from infra.logs import log_event
+from infra.metrics import Metrics
 from ivr.agi import AgiChannel, Handler
 from ivr.exceptions import AgiDeadChannel, AgiHangup
 from ivr.prompts import PromptLibrary
@@ -50,6 +52,10 @@ class TypeAhead:
     def take(self, n: int) -> str:
         taken, self.keys = self.keys[:n], self.keys[n:]
         return taken
+
+
+# hotline_calls{outcome}: what became of the call, in words an operator reads.
+_OUTCOMES = {"queue": "queued", "transfer": "transferred", "explain": "not_accepted", "done": "done"}
 
 
 @dataclass
@@ -84,8 +90,10 @@ class CallService:
         clock: Callable[[], datetime] | None = None,
         db_timeout: float = 3.0,
         grammar: bool = True,
+        metrics: Metrics | None = None,
     ) -> None:
         self.dialplan = dialplan
+        self.metrics = metrics or Metrics()
         self.prompts = prompts
         self.tickets = tickets
         self.visits = visits
@@ -107,7 +115,18 @@ class CallService:
         req = agi.request
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
+        started = time.perf_counter()
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        outcome = "failed"
+        try:
+            outcome = await self._run_flow(agi, flow, dnis)
+        finally:
+            # The line label is the resolved line (one of the plan's numbers), never raw input.
+            self.metrics.calls.labels(line=flow.line.number, outcome=outcome).inc()
+            self.metrics.agi_session.observe(time.perf_counter() - started)
+
+    async def _run_flow(self, agi: AgiChannel, flow: CallFlow, dnis: str) -> str:
+        req = agi.request
         await agi.answer()
         step: Any = flow.start()
         stage = "start"
@@ -126,6 +145,7 @@ class CallService:
                 else:
                     raise TypeError(f"unknown flow step {step!r}")
             await self._carry_out(agi, step.decision)
+            return _OUTCOMES.get(step.decision.action, step.decision.action)
         except (AgiHangup, AgiDeadChannel):
             self.stats.abandoned += 1
             log_event(log, "caller hung up in IVR", call=req.uniqueid, line=dnis, at=stage)
@@ -135,6 +155,7 @@ class CallService:
                 self._abandoned_ticket(caller=req.callerid, line=dnis, call_id=req.uniqueid, stage=stage,
                                        department=department),
             )
+            return "hangup"
 
     async def _collect(self, agi: AgiChannel, step: Collect, typeahead: TypeAhead) -> Any:
         if typeahead.keys:
@@ -207,6 +228,7 @@ class CallService:
     async def _carry_out(self, agi: AgiChannel, d: RoutingDecision) -> None:
         req = agi.request
         self.stats.by_route[d.route] = self.stats.by_route.get(d.route, 0) + 1
+        self.metrics.ivr_decisions.labels(route=d.action, queue=d.queue or "").inc()
         log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
                   action=d.action, queue=d.queue, department=d.department, route=d.route)
         await agi.set_variable("IVR_ROUTE", d.route)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -33,8 +33,9 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import schemas
+from web import health, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
+from web.metrics import METRICS, MetricsSource, metrics
 from web.openapi import build_openapi
 
 TICKETS = web.AppKey("tickets", TicketService)
@@ -267,16 +268,14 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(build_openapi(), dumps=_dumps)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def create_app(
     *,
     tickets: TicketService,
     settings: object | None = None,
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
+    metrics_source: MetricsSource | None = None,
+    readiness: Mapping[str, health.Check] | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null)."""
@@ -285,7 +284,12 @@ def create_app(
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate
     r = app.router
-    r.add_get("/healthz", healthz)
+    r.add_get("/healthz", health.healthz)
+    app[health.READINESS] = readiness or {}
+    r.add_get("/readyz", health.readyz)
+    if metrics_source is not None:
+        app[METRICS] = metrics_source
+        r.add_get("/metrics", metrics)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)
     r.add_post("/api/tickets", create_ticket)

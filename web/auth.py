@@ -11,7 +11,8 @@ from tickets.tokens import Principal
 
 PRINCIPAL = web.AppKey("principal_resolver", object)
 CURRENT = web.RequestKey("principal", Principal)
-PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz"})
+# /metrics, /healthz and /readyz answer the scraper and the service manager, which hold no token.
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics"})
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the
 # citizen through the contact left (甘州区办法 第十三条). Supervisors and admins see it masked.
 UNMASKED_ROLES = frozenset({"agent", "department"})
