@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config import Settings
-from hotline import pbx
+from hotline.paths import AsteriskPaths, asterisk_paths
 from infra.db import make_engine, make_sessionmaker
 from infra.logs import log_event
 from infra.metrics import Metrics
@@ -48,8 +49,38 @@ def agent_specs(plan: Any) -> list[Any]:
     ]
 
 
+def _validate(path: Path) -> tuple[Any, list[str]]:
+    from hotline_merge.loader import validate_dialplan
+
+    plan, issues = validate_dialplan(path)
+    return plan, [str(i) for i in issues]
+
+
+def _compile_into(plan: Any, out_dir: Path) -> None:
+    from hotline_merge.compiler import compile_dialplan, write_outputs
+
+    write_outputs(compile_dialplan(plan), out_dir)
+
+
 class EngineError(Exception):
     """The engine cannot start; the message names what is wrong."""
+
+
+@dataclass(frozen=True)
+class ReloadRecord:
+    """One load of the dialplan, kept for the admin console and appended to the audit file."""
+
+    version: int
+    at: float  # epoch seconds
+    actor: str
+    path: str
+    ok: bool
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "at": self.at, "actor": self.actor, "path": self.path, "ok": self.ok,
+                "errors": list(self.errors), "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -60,6 +91,9 @@ class DialplanHolder:
     current: Any
     path: Path
     version: int = 1
+    loaded_at: float = field(default_factory=time.time)
+    loaded_by: str = "start-up"
+    history: list[ReloadRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -78,12 +112,15 @@ class Engine:
     web_runner: Any = None
     metrics: Metrics = field(default_factory=Metrics)  # one registry per engine, passed down
     ticket_metrics: Any = None
+    paths: AsteriskPaths | None = None
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
 
     async def start(self) -> None:
         s = self.settings
         s.var_dir.mkdir(parents=True, exist_ok=True)
+        self.paths = asterisk_paths(s)
         await self._open_database()
         self._load_dialplan()
         await self._render_prompts()
@@ -94,7 +131,8 @@ class Engine:
         await self._start_speech_server()
         await self._start_web()
         log_event(log, "engine started", agi=f"{s.engine.agi_host}:{s.engine.agi_port}",
-                  database=s.database_url.split("://")[0], dialplan=str(s.dialplan.path))
+                  database=s.database_url.split("://")[0], dialplan=str(s.dialplan.path),
+                  asterisk_config=str(self.paths.config_dir), layout=self.paths.origin)
 
     # -- pieces -------------------------------------------------------------------
     async def _open_database(self) -> None:
@@ -123,16 +161,13 @@ class Engine:
             raise EngineError("dialplan invalid:\n" + "\n".join(str(e) for e in exc.errors)) from exc
         self.dialplan = DialplanHolder(current=plan, path=path)
 
-    def _layout(self) -> pbx.Layout:
-        return pbx.layout_for(self.settings)
-
     async def _render_prompts(self) -> None:
         from hotline_merge.prompts import prompt_catalog as prompt_texts
 
-        layout = self._layout()
+        assert self.paths is not None
         self.prompts = PromptLibrary(
-            host_dir=layout.host(layout.prompt_dir),
-            pbx_dir=layout.prompt_dir,
+            host_dir=self.paths.sounds_host_dir,
+            pbx_dir=self.paths.sounds_dir,
             recordings_dir=self.settings.dialplan.path / "recordings"
             if self.settings.dialplan.path.is_dir() else None,
         )
@@ -195,7 +230,7 @@ class Engine:
     def _build_calls(self) -> None:
         from ivr.services import CallService
 
-        layout = self._layout()
+        assert self.paths is not None
         self.calls = CallService(
             dialplan=self.dialplan,
             prompts=self.prompts,
@@ -203,9 +238,9 @@ class Engine:
             visits=self.visits,
             speech=self.speech,
             emergency_dial=self.settings.pbx.emergency_dial,
-            recording_dir=layout.recording_dir,
+            recording_dir=self.paths.recordings_dir,
             grammar=self.settings.asr.mode == "grammar",
-            host_path=layout.host,
+            host_path=self.paths.recording_host,
             metrics=self.metrics,
         )
 
@@ -269,30 +304,47 @@ class Engine:
         return figures.answer_rate if figures.offered else None
 
     # -- hot reload -----------------------------------------------------------------
-    async def reload_dialplan(self) -> bool:
-        """Validate, then swap atomically and reload Asterisk; an invalid file changes nothing."""
-        from hotline_merge.exceptions import DialplanInvalid
-        from hotline_merge.loader import load_dialplan
+    async def reload_dialplan(self, *, actor: str = "SIGHUP") -> bool:
+        """Validate, compile into the configured Asterisk's include folder, swap atomically and
+        reload Asterisk; an invalid file changes nothing. Loading, checking and compiling run in
+        a worker thread, so calls keep flowing on the event loop while a large plan is read."""
+        assert self.dialplan is not None and self.prompts is not None and self.paths is not None
+        async with self._reload_lock:
+            started = time.perf_counter()
+            path = self.dialplan.path
+            plan, errors = await asyncio.to_thread(_validate, path)
+            if plan is None:
+                for issue in errors:
+                    log_event(log, "dialplan reload refused", logging.ERROR, issue=issue, actor=actor)
+                self._audit(ReloadRecord(self.dialplan.version, time.time(), actor, str(path), False,
+                                         tuple(errors), time.perf_counter() - started))
+                return False
+            from hotline_merge.prompts import prompt_catalog as prompt_texts
 
-        assert self.dialplan is not None and self.prompts is not None
+            await self.prompts.render_all(prompt_texts(plan))
+            await asyncio.to_thread(_compile_into, plan, self.paths.config_dir)
+            self.dialplan.current = plan
+            self.dialplan.version += 1
+            self.dialplan.loaded_at, self.dialplan.loaded_by = time.time(), actor
+            if self.ami is not None and getattr(self.ami, "connected", False):
+                for command in ("dialplan reload", "queue reload all"):
+                    await self.ami.send({"Action": "Command", "Command": command})
+            took = time.perf_counter() - started
+            self._audit(ReloadRecord(self.dialplan.version, self.dialplan.loaded_at, actor, str(path), True,
+                                     seconds=took))
+            log_event(log, "dialplan reloaded", version=self.dialplan.version, actor=actor,
+                      config_dir=str(self.paths.config_dir), seconds=round(took, 2))
+            return True
+
+    def _audit(self, record: ReloadRecord) -> None:
+        assert self.dialplan is not None
+        self.dialplan.history.append(record)
+        del self.dialplan.history[:-50]
         try:
-            plan = load_dialplan(self.dialplan.path)
-        except DialplanInvalid as exc:
-            for issue in exc.errors:
-                log_event(log, "dialplan reload refused", logging.ERROR, issue=str(issue))
-            return False
-        from hotline_merge.prompts import prompt_catalog as prompt_texts
-
-        await self.prompts.render_all(prompt_texts(plan))
-        layout = self._layout()
-        await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
-        self.dialplan.current = plan
-        self.dialplan.version += 1
-        if self.ami is not None and getattr(self.ami, "connected", False):
-            for command in ("dialplan reload", "queue reload all"):
-                await self.ami.send({"Action": "Command", "Command": command})
-        log_event(log, "dialplan reloaded", version=self.dialplan.version)
-        return True
+            with (self.settings.var_dir / "dialplan-reloads.jsonl").open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log_event(log, "reload audit not written", logging.ERROR, error=str(exc))
 
     # -- lifecycle --------------------------------------------------------------------
     def request_stop(self) -> None:
