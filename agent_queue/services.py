@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
 
@@ -108,6 +109,9 @@ class QueueService:
                  callback_channel: str = "PJSIP/{number}@trunk", metrics: Metrics | None = None) -> None:
         self.client, self.core, self.store = client, core, store
         self.metrics = metrics or Metrics()
+        # What the control loop did, for the wallboard: counts since start and the latest ones.
+        self.decision_counts: Counter[str] = Counter()
+        self.recent: deque[tuple[float, Decision]] = deque(maxlen=30)
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
         self.agent_channel, self.callback_channel = agent_channel, callback_channel
@@ -137,8 +141,11 @@ class QueueService:
             await asyncio.sleep(self.tick_s)
             if not self.client.connected:
                 continue  # decisions would not reach the PBX; the resync will refresh state
-            for d in self.core.tick(self.clock()):
+            now = self.clock()
+            for d in self.core.tick(now):
                 self.metrics.queue_decisions.labels(decision=type(d).__name__, queue=decision_queue(d)).inc()
+                self.decision_counts[type(d).__name__] += 1
+                self.recent.append((now, d))
                 try:
                     await self.apply(d)
                 except QueueError as exc:

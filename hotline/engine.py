@@ -261,6 +261,7 @@ class Engine:
     async def _start_web(self) -> None:
         from aiohttp import web
 
+        from hotline.console import EngineConsole
         from tickets.metrics import TicketCollector
         from web.app import create_app
         from web.metrics import MetricsSource
@@ -268,10 +269,12 @@ class Engine:
         self.ticket_metrics = TicketCollector(sessionmaker=self.tickets.sessionmaker, now=self.tickets.now,
                                               metrics=self.metrics)
         self.metrics.registry.register(self.ticket_metrics)
+        console = EngineConsole(self)
         app = create_app(
             tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
             metrics_source=MetricsSource(self.metrics.registry, refresh=(self.ticket_metrics.refresh,)),
             readiness={"database": self._database_ready, "ami": self._ami_ready, "agi": self._agi_ready},
+            wallboard_source=console, admin_port=console,
         )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
@@ -304,14 +307,14 @@ class Engine:
         return figures.answer_rate if figures.offered else None
 
     # -- hot reload -----------------------------------------------------------------
-    async def reload_dialplan(self, *, actor: str = "SIGHUP") -> bool:
+    async def reload_dialplan(self, *, actor: str = "SIGHUP", path: Path | None = None) -> bool:
         """Validate, compile into the configured Asterisk's include folder, swap atomically and
         reload Asterisk; an invalid file changes nothing. Loading, checking and compiling run in
         a worker thread, so calls keep flowing on the event loop while a large plan is read."""
         assert self.dialplan is not None and self.prompts is not None and self.paths is not None
         async with self._reload_lock:
             started = time.perf_counter()
-            path = self.dialplan.path
+            path = path or self.dialplan.path
             plan, errors = await asyncio.to_thread(_validate, path)
             if plan is None:
                 for issue in errors:
@@ -323,7 +326,7 @@ class Engine:
 
             await self.prompts.render_all(prompt_texts(plan))
             await asyncio.to_thread(_compile_into, plan, self.paths.config_dir)
-            self.dialplan.current = plan
+            self.dialplan.current, self.dialplan.path = plan, path
             self.dialplan.version += 1
             self.dialplan.loaded_at, self.dialplan.loaded_by = time.time(), actor
             if self.ami is not None and getattr(self.ami, "connected", False):

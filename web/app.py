@@ -33,7 +33,7 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import health, schemas
+from web import admin, health, schemas, wallboard
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.metrics import METRICS, MetricsSource, metrics
 from web.openapi import build_openapi
@@ -276,6 +276,8 @@ def create_app(
     answer_rate: AnswerRate | None = None,
     metrics_source: MetricsSource | None = None,
     readiness: Mapping[str, health.Check] | None = None,
+    wallboard_source: wallboard.WallboardSource | None = None,
+    admin_port: admin.AdminPort | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null)."""
@@ -290,6 +292,19 @@ def create_app(
     if metrics_source is not None:
         app[METRICS] = metrics_source
         r.add_get("/metrics", metrics)
+    r.add_static("/static/", wallboard.STATIC, name="static")
+    if wallboard_source is not None:
+        app[wallboard.WALLBOARD] = wallboard_source
+        r.add_get("/wallboard", wallboard.wallboard_page)
+        r.add_get("/api/wallboard", wallboard.wallboard_data)
+    if admin_port is not None:
+        app[admin.ADMIN] = admin_port
+        r.add_get("/admin", admin.admin_page)
+        r.add_get("/api/admin/dialplan", admin.dialplan_info)
+        r.add_post("/api/admin/dialplan/check", admin.dialplan_check)
+        r.add_post("/api/admin/dialplan/diff", admin.dialplan_diff)
+        r.add_post("/api/admin/dialplan/reload", admin.dialplan_reload)
+        r.add_get("/api/admin/users", admin.users)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)
     r.add_post("/api/tickets", create_ticket)

@@ -12,7 +12,9 @@ from tickets.tokens import Principal
 PRINCIPAL = web.AppKey("principal_resolver", object)
 CURRENT = web.RequestKey("principal", Principal)
 # /metrics, /healthz and /readyz answer the scraper and the service manager, which hold no token.
-PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics"})
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics", "/wallboard", "/admin"})
+# Page shells and their scripts/styles hold no figures; the JSON they fetch needs a token.
+PUBLIC_PREFIXES = ("/static/",)
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the
 # citizen through the contact left (甘州区办法 第十三条). Supervisors and admins see it masked.
 UNMASKED_ROLES = frozenset({"agent", "department"})
@@ -30,7 +32,7 @@ def error(status: int, error_id: str, message: str, **extra: object) -> web.Resp
 async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
-    if request.path in PUBLIC_PATHS:
+    if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
