@@ -342,8 +342,6 @@ class SpeechService:
         )
         if utterance.audio_seconds > 0:
             self.metrics.asr_rtf.observe(decode_s / utterance.audio_seconds)
-        if utterance.endpoint_latency is not None:
-            self.metrics.asr_intent_latency.observe(utterance.endpoint_latency)
         log_event(
             log,
             "utterance",

@@ -45,7 +45,7 @@ class Metrics:
         )
         self.asr_intent_latency = Histogram(
             "hotline_asr_end_of_speech_to_intent_seconds",
-            "From the caller's last voiced audio to the utterance (and its intent) being ready",
+            "From the caller's last voiced audio to the intent being matched (asr endpointing + recognition + ivr match)",
             buckets=_FAST_BUCKETS, registry=r,
         )
         self.queue_decisions = Counter(

@@ -60,7 +60,7 @@ _OUTCOMES = {"queue": "queued", "transfer": "transferred", "explain": "not_accep
 
 @dataclass
 class CallStats:
-    """Counters the wallboard and /metrics read."""
+    """Counters the wallboard reads (/metrics keeps its own, infra/metrics.py)."""
 
     calls: int = 0
     queued: int = 0
@@ -183,6 +183,8 @@ class CallService:
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
                                timeout=step.timeout_s)
         )
+        ready_at: list[float] = []
+        listening.add_done_callback(lambda _t: ready_at.append(time.perf_counter()))
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
             await agi.exec("AudioSocket", f"{call_uuid},{self.speech.address}")
@@ -198,6 +200,9 @@ class CallService:
         if utterance is None or not utterance.text:
             return None
         intent = self.speech.match(utterance.text, plan=plan)
+        if utterance.endpoint_latency is not None and ready_at:
+            # Caller's last voiced audio -> utterance final (asr) -> intent matched (here).
+            self.metrics.asr_intent_latency.observe(utterance.endpoint_latency + time.perf_counter() - ready_at[0])
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,

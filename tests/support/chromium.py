@@ -39,10 +39,10 @@ async def chromium_page(*, width: int = 1920, height: int = 1080) -> AsyncIterat
 
 
 async def screenshot(page: object, tmp_dir: Path, name: str) -> Path:
-    """Into the test's temp folder; also into $HOTLINE_SCREENSHOT_DIR (how docs/ screenshots are made)."""
+    """Into the test's temp folder; also into $SCREENSHOT_DIR (how docs/ screenshots are made)."""
     path = tmp_dir / name
     await page.screenshot(path=str(path))  # type: ignore[attr-defined]
-    extra = os.environ.get("HOTLINE_SCREENSHOT_DIR")
+    extra = os.environ.get("SCREENSHOT_DIR")
     if extra:
         Path(extra).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(extra) / name)
