@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 HOTLINE := $(VENV)/bin/hotline
-DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates prometheus chromium fonts-noto-cjk
+DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates prometheus chromium chromium-driver fonts-noto-cjk
 STAMP  := $(VENV)/.installed
 
 .PHONY: all setup system-deps venv pbx run test test-fast lint bench clean

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "asr.cli",
     "tickets.cli",
     "agent_queue.cli",
+    "accounts.cli",
 )
 
 

@@ -19,6 +19,9 @@ from tests.support.ami_watch import AmiWatch
 from tests.support.models import korean_model_path
 from tests.support.sipp import Sipp
 
+# Browser fixtures (chromium, web_server, sign_in, screenshot) for every test directory.
+pytest_plugins = ["tests.support.browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 

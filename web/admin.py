@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from web.auth import error, require
-from web.wallboard import STATIC
+from web.pages import render, require_page
 
 ADMIN_ROLES = ("admin",)
 READ_ROLES = ("admin", "supervisor")
@@ -52,8 +52,9 @@ def _refused(exc: AdminRefused) -> web.Response:
     return error(422, "invalid-input", exc.message, errors=[{"field": exc.field, "message": exc.message}])
 
 
-async def admin_page(request: web.Request) -> web.FileResponse:
-    return web.FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-cache"})
+async def admin_page(request: web.Request) -> web.Response:
+    require_page(request, *ADMIN_ROLES)
+    return render(request, "admin.html")
 
 
 async def dialplan_info(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from accounts.store import AccountStore
 from tickets.deadlines import to_local
 from tickets.exceptions import TicketError
 from tickets.reports import AnswerRate, build_report, month_bounds
@@ -33,7 +34,7 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
-from web import admin, health, schemas, wallboard
+from web import admin, health, login, schemas, wallboard
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.metrics import METRICS, MetricsSource, metrics
 from web.openapi import build_openapi
@@ -278,21 +279,23 @@ def create_app(
     readiness: Mapping[str, health.Check] | None = None,
     wallboard_source: wallboard.WallboardSource | None = None,
     admin_port: admin.AdminPort | None = None,
+    accounts: AccountStore | None = None,
 ) -> web.Application:
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
-    queue tracker's 接通率 source for reports (None: reported as null)."""
+    queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
+    sign in at /login) defaults to the database account store."""
     app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate
     r = app.router
+    login.setup(app, accounts=accounts or AccountStore(tickets.sessionmaker))
     r.add_get("/healthz", health.healthz)
     app[health.READINESS] = readiness or {}
     r.add_get("/readyz", health.readyz)
     if metrics_source is not None:
         app[METRICS] = metrics_source
         r.add_get("/metrics", metrics)
-    r.add_static("/static/", wallboard.STATIC, name="static")
     if wallboard_source is not None:
         app[wallboard.WALLBOARD] = wallboard_source
         r.add_get("/wallboard", wallboard.wallboard_page)

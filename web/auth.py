@@ -1,19 +1,27 @@
-"""Bearer-token authentication middleware and role checks."""
+"""Authentication middleware and role checks.
+
+One middleware resolves either credential: a bearer API token (machines, `hotline tickets token`)
+or a browser session cookie (people, `/login`). A signed-out browser asking for a page is sent
+to /login; an API request without credentials gets 401 JSON. Cookie requests that change state
+must carry the session's CSRF token (web/session.py).
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Protocol
+from urllib.parse import quote
 
 from aiohttp import web
 
 from tickets.tokens import Principal
+from web.session import ACCOUNTS, COOKIE, SAFE_METHODS, SIGNED_IN, csrf_ok
 
 PRINCIPAL = web.AppKey("principal_resolver", object)
 CURRENT = web.RequestKey("principal", Principal)
-# /metrics, /healthz and /readyz answer the scraper and the service manager, which hold no token.
-PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics", "/wallboard", "/admin"})
-# Page shells and their scripts/styles hold no figures; the JSON they fetch needs a token.
+# /metrics and /readyz answer the scraper and the service manager, which hold no credential.
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics", "/login", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/",)
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the
 # citizen through the contact left (甘州区办法 第十三条). Supervisors and admins see it masked.
@@ -28,6 +36,10 @@ def error(status: int, error_id: str, message: str, **extra: object) -> web.Resp
     return web.json_response({"error": error_id, "message": message, **extra}, status=status)
 
 
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+
+
 @web.middleware
 async def auth_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,13 +47,27 @@ async def auth_middleware(
     if request.path in PUBLIC_PATHS or request.path.startswith(PUBLIC_PREFIXES):
         return await handler(request)
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'")
-    principal = await request.app[PRINCIPAL].resolve(token.strip())
-    if principal is None:
-        return error(401, "unauthorized", "Authorization: unknown token")
-    request[CURRENT] = principal
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'")
+        principal = await request.app[PRINCIPAL].resolve(token.strip())
+        if principal is None:
+            return error(401, "unauthorized", "Authorization: unknown token")
+        request[CURRENT] = principal
+        return await handler(request)
+    cookie = request.cookies.get(COOKIE)
+    session = await request.app[ACCOUNTS].resolve_session(cookie) if cookie and ACCOUNTS in request.app else None
+    if session is None:
+        if _is_api(request):
+            return error(401, "unauthorized", "Authorization: expected 'Bearer <token>' or a signed-in session")
+        target = request.path_qs if request.method in SAFE_METHODS else "/"
+        raise web.HTTPFound("/login" + ("" if target == "/" else "?next=" + quote(target, safe="")))
+    if request.method not in SAFE_METHODS and not await csrf_ok(request, session.csrf_token):
+        return error(403, "csrf", "X-CSRF-Token: missing or wrong for this session (reload the page)")
+    acc = session.account
+    request[SIGNED_IN] = session
+    request[CURRENT] = Principal(acc.username, acc.role, acc.department)
     return await handler(request)
 
 
@@ -50,10 +76,13 @@ def principal(request: web.Request) -> Principal:
 
 
 def require(request: web.Request, *roles: str) -> Principal:
+    """The caller's principal when its role is one of `roles`, else 403 (JSON)."""
     p = principal(request)
     if p.role not in roles:
         raise web.HTTPForbidden(
-            text=f'{{"error": "forbidden", "message": "role {p.role} may not do this (needs one of {list(roles)})"}}',
+            text=json.dumps(
+                {"error": "forbidden", "message": f"role {p.role} may not do this (needs one of {list(roles)})"}
+            ),
             content_type="application/json",
         )
     return p

@@ -7,14 +7,13 @@ store; this module only serves it to supervisors and admins.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import web
 
 from web.auth import require
+from web.pages import render, require_page
 
-STATIC = Path(__file__).resolve().parent / "static"
 BOARD_ROLES = ("supervisor", "admin")
 
 
@@ -25,9 +24,9 @@ class WallboardSource(Protocol):
 WALLBOARD = web.AppKey("wallboard", WallboardSource)
 
 
-async def wallboard_page(request: web.Request) -> web.FileResponse:
-    # The page is a shell without figures; the figures need a supervisor's credentials.
-    return web.FileResponse(STATIC / "wallboard.html", headers={"Cache-Control": "no-cache"})
+async def wallboard_page(request: web.Request) -> web.Response:
+    require_page(request, *BOARD_ROLES)
+    return render(request, "wallboard.html")
 
 
 async def wallboard_data(request: web.Request) -> web.Response:

@@ -17,18 +17,15 @@ import json
 import shutil
 import time
 from collections.abc import Callable
-from datetime import datetime
 
 import pytest
 
 from agent_queue.state import AgentState
-from tests.support.chromium import chromium_missing, chromium_page, screenshot
 from tests.support.prometheus import prometheus_binary, running_prometheus
+from tests.support.shots import screenshot, signed_in_page
 from tests.support.sipp import free_udp_port
-from tickets.tokens import TokenStore
 
-pytestmark = [pytest.mark.pbx,
-              pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))]
+pytestmark = [pytest.mark.pbx, pytest.mark.browser]
 
 QUEUE = "hotline-general"
 AGENT = "agent01"
@@ -43,11 +40,6 @@ async def _until(what: str, check: Callable[[], bool], timeout: float = 30) -> N
         await asyncio.sleep(0.2)
 
 
-async def _token(engine, role: str, name: str) -> str:
-    return await TokenStore(engine.tickets.sessionmaker).issue(name=name, role=role, department=None,
-                                                               now=datetime.now())
-
-
 async def _shown(page, testid: str, value: str, what: str) -> None:
     try:
         await page.wait_for_function(
@@ -59,10 +51,9 @@ async def _shown(page, testid: str, value: str, what: str) -> None:
 
 
 async def test_the_wallboard_follows_a_queued_answered_and_abandoned_sipp_call(engine, ami_watch, sipp, settings,
-                                                                             tmp_path):
+                                                                             tmp_path, chromium):
     core = engine.queue_manager.core
     passwords = json.loads(settings.pbx_secrets_file.read_text())["agents"]
-    token = await _token(engine, "supervisor", "wallboard-e2e")
     port = free_udp_port()
     agent = None
     owed_before = set(core.book.requests)
@@ -76,8 +67,10 @@ async def test_the_wallboard_follows_a_queued_answered_and_abandoned_sipp_call(e
         await ami_watch.wait_for("QueueMemberStatus", since=mark, timeout=15, Queue=QUEUE, MemberName=AGENT,
                                  Status="1")
         await _until("agent01 idle", lambda: core.board.agents[AGENT].state is AgentState.IDLE, timeout=10)
-        async with chromium_page() as page:
-            await page.goto(f"http://127.0.0.1:{settings.engine.web_port}/wallboard#token={token}")
+        base = f"http://127.0.0.1:{settings.engine.web_port}"
+        page = await signed_in_page(chromium, base, engine.tickets.sessionmaker, "supervisor")
+        try:
+            await page.goto(base + "/wallboard?layout=big")
             await page.wait_for_function("document.body.dataset.updated !== undefined", timeout=10_000)
             f = core.tracker.figures(time.time())
             answered, abandoned = f.answered, f.abandoned
@@ -106,6 +99,8 @@ async def test_the_wallboard_follows_a_queued_answered_and_abandoned_sipp_call(e
             await _shown(page, "waiting", "0", "second caller gone")
             for call in (await first, await second):
                 assert call.failed == 0, call.stderr[-1500:]
+        finally:
+            await page.context.close()
     finally:
         if agent is not None:
             await agent.stop()
@@ -135,10 +130,10 @@ async def _reload_from_page(page, folder) -> str:  # noqa: ANN001
     return diff
 
 
-async def test_a_reload_from_the_admin_page_changes_where_the_next_sipp_call_goes(engine, ami_watch, sipp, tmp_path):
+async def test_a_reload_from_the_admin_page_changes_where_the_next_sipp_call_goes(engine, ami_watch, sipp, tmp_path,
+                                                                                chromium):
     assert engine.paths.origin == "settings"  # the production layout, not the dev PBX's
     assert engine.paths.config_dir.parts[-3:] == ("etc", "asterisk", "hotline")
-    token = await _token(engine, "admin", "admin-e2e")
     running = engine.dialplan.path
     candidates = engine.settings.var_dir / "dialplan-candidates"
     first, second = candidates / "first", candidates / "second"
@@ -150,9 +145,11 @@ async def test_a_reload_from_the_admin_page_changes_where_the_next_sipp_call_goe
         unknown = await sipp.call("88880097", steps=[("pause", 2000)], timeout_s=30, name="uac-before")
         assert unknown.failed == 1  # Asterisk has no such extension yet
         assert not ami_watch.since(mark, "QueueCallerJoin")
-        async with chromium_page(width=1440, height=1000) as page:
+        base = f"http://127.0.0.1:{engine.settings.engine.web_port}"
+        page = await signed_in_page(chromium, base, engine.tickets.sessionmaker, "admin", width=1440, height=1000)
+        try:
             page.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
-            await page.goto(f"http://127.0.0.1:{engine.settings.engine.web_port}/admin#token={token}")
+            await page.goto(base + "/admin")
             await page.wait_for_selector(f"#version:text('{version}')")
 
             diff = await _reload_from_page(page, first)
@@ -168,14 +165,17 @@ async def test_a_reload_from_the_admin_page_changes_where_the_next_sipp_call_goe
             diff = await _reload_from_page(page, second)
             assert "urban-12319" in diff
             await page.wait_for_selector("tr[data-number='88880097'] td[data-field='queue']:text('urban-12319')")
-            await page.wait_for_selector("#history td:text('admin:admin-e2e')")
+            await page.wait_for_selector("#history td:text-matches('^admin:admin-')")
             await screenshot(page, tmp_path, "admin-console.png")
             mark = ami_watch.mark()
             call = await sipp.call("88880097", steps=[("pause", 4000)], timeout_s=30, name="uac-second")
             assert call.failed == 0, call.stderr[-1500:]
             join = (await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20))[0]
             assert join["Queue"] == "urban-12319"
-        assert [r.actor for r in engine.dialplan.history[-2:]] == ["admin:admin-e2e"] * 2
+            admin_name = (await page.text_content("#who")).split("（")[0]
+        finally:
+            await page.context.close()
+        assert [r.actor for r in engine.dialplan.history[-2:]] == [f"admin:{admin_name}"] * 2
     finally:
         assert await engine.reload_dialplan(actor="test-cleanup", path=running)
 

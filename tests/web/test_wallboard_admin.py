@@ -23,7 +23,7 @@ from hotline.engine import DialplanHolder, Engine
 from hotline.paths import asterisk_paths
 from hotline_merge.loader import load_dialplan
 from infra.metrics import Metrics
-from tests.support.chromium import chromium_missing, chromium_page, screenshot
+from tests.support.shots import screenshot, signed_in_page
 from tests.web.conftest import TOKENS, auth
 from tickets.metrics import TicketCollector
 from tickets.tokens import StaticTokens
@@ -146,12 +146,14 @@ async def test_admin_console_checks_diffs_and_reloads_a_candidate_and_refuses_ot
     assert (engine.settings.var_dir / "dialplan-reloads.jsonl").read_text().count("admin:root") == 2
 
 
-@pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))
-async def test_the_wallboard_in_chromium_follows_the_queue_within_two_seconds(engine, tmp_path):
+@pytest.mark.browser
+async def test_the_wallboard_in_chromium_follows_the_queue_within_two_seconds(engine, tmp_path, chromium):
     core = engine.queue_manager.core
     server = TestServer(_app(engine), host="127.0.0.1")
-    async with TestClient(server), chromium_page() as page:
-        await page.goto(f"http://127.0.0.1:{server.port}/wallboard#token=sup-token")
+    async with TestClient(server):
+        base = f"http://127.0.0.1:{server.port}"
+        page = await signed_in_page(chromium, base, engine.tickets.sessionmaker, "supervisor")
+        await page.goto(base + "/wallboard?layout=big")
         await page.wait_for_function("document.getElementById('waiting').textContent === '0'", timeout=5000)
         assert await page.text_content("#answer-rate") == "90.0%"
         core.on_event(CallerJoinedEvent(queue=QUEUE, uniqueid="live-1", channel="PJSIP/trunk-9",
@@ -162,17 +164,21 @@ async def test_the_wallboard_in_chromium_follows_the_queue_within_two_seconds(en
         await screenshot(page, tmp_path, "wallboard-unit.png")
         body = await page.text_content("body")
         assert "13900000001" not in body and "3900000001" not in body  # no caller numbers on the board
+        await page.context.close()
 
 
-@pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing()))
-async def test_the_admin_page_shows_check_errors_with_file_line_col_and_the_compact_board_fits(engine, tmp_path):
+@pytest.mark.browser
+async def test_the_admin_page_shows_check_errors_with_file_line_col_and_the_compact_board_fits(engine, tmp_path,
+                                                                                            chromium):
     broken = engine.settings.var_dir / "dialplan-candidates" / "broken"
     shutil.copytree(engine.dialplan.path, broken)
     (broken / "95-bad.yaml").write_text('lines:\n  - {number: "88880001", name: 坏线路, department: 无此部门, mode: merged}\n',
                                         encoding="utf-8")
     server = TestServer(_app(engine), host="127.0.0.1")
-    async with TestClient(server), chromium_page(width=1440, height=1000) as page:
-        await page.goto(f"http://127.0.0.1:{server.port}/admin#token=admin-token")
+    async with TestClient(server):
+        base = f"http://127.0.0.1:{server.port}"
+        page = await signed_in_page(chromium, base, engine.tickets.sessionmaker, "admin", width=1440, height=1000)
+        await page.goto(base + "/admin")
         await page.wait_for_selector("tr[data-number='12328'] td[data-field='queue']:text('transport-12328')")
         assert await page.text_content("#line-count") == "42 个号码，44 条线路"
         await page.fill("#candidate-path", str(broken))
@@ -180,9 +186,15 @@ async def test_the_admin_page_shows_check_errors_with_file_line_col_and_the_comp
         error = await page.wait_for_selector(".err")
         assert (await error.text_content()).startswith(f"{broken / '95-bad.yaml'}:2:")
         await screenshot(page, tmp_path, "admin-unit.png")
-        await page.goto(f"http://127.0.0.1:{server.port}/wallboard?layout=compact#token=sup-token")
+        await page.goto(base + "/wallboard?layout=compact")
         await page.wait_for_function("document.body.dataset.updated !== undefined")
         assert await page.evaluate("document.body.classList.contains('compact')")
         # The compact board needs no horizontal scrolling at a laptop's width.
         assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         await screenshot(page, tmp_path, "wallboard-compact-unit.png")
+        # A supervisor may watch the board but not open the console.
+        sup = await signed_in_page(chromium, base, engine.tickets.sessionmaker, "supervisor")
+        forbidden = await sup.goto(base + "/admin")
+        assert forbidden.status == 403
+        await sup.context.close()
+        await page.context.close()

@@ -18,6 +18,7 @@ try:  # the queue package adds its own tables (revision 0002_queue_stats)
     import agent_queue.models  # noqa: F401
 except ImportError:
     pass
+import accounts.models  # noqa: E402,F401  (users, web sessions: revision 0003_accounts)
 
 target_metadata = Base.metadata
 

@@ -1,17 +1,11 @@
-// Shared by the wallboard and the admin console: credentials and JSON requests.
-// Until the sign-in pages exist, a bearer token (hotline tickets token) is handed to the page
-// once as #token=... and kept in this tab's sessionStorage; it is never put in a URL we request.
+// Shared by the wallboard and the admin console: JSON requests with the sign-in session's
+// cookie; requests that change something carry the page's CSRF token (web/session.py).
 "use strict";
 const HotlineConsole = (() => {
-  const fromHash = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (fromHash) {
-    sessionStorage.setItem("hotline-token", fromHash);
-    history.replaceState(null, "", location.pathname + location.search);
-  }
-  const token = () => sessionStorage.getItem("hotline-token") || "";
+  const csrf = () => document.querySelector('meta[name="csrf-token"]')?.content || "";
   async function api(path, options = {}) {
     const headers = Object.assign({ "Accept": "application/json" }, options.headers || {});
-    if (token()) headers["Authorization"] = "Bearer " + token();
+    if ((options.method || "GET") !== "GET") headers["X-CSRF-Token"] = csrf();
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     const resp = await fetch(path, Object.assign({}, options, {
       headers, credentials: "same-origin",

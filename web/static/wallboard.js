@@ -38,7 +38,10 @@
 
   function queues(s) {
     const target = s.target ?? 0.95;
-    $("queues").innerHTML = (s.queues || []).filter((q) => q.members || q.waiting || q.offered || q.short_abandoned)
+    // Busiest first: callers waiting, then calls today; the panel shows what fits.
+    const rows = (s.queues || []).filter((q) => q.members || q.waiting || q.offered || q.short_abandoned)
+      .sort((a, b) => (b.waiting - a.waiting) || (b.offered - a.offered) || a.name.localeCompare(b.name));
+    $("queues").innerHTML = rows
       .map((q) => `<tr data-queue="${esc(q.name)}"><td>${esc(q.name)}</td>
         <td class="n ${q.waiting ? "warn" : ""}" data-field="waiting">${q.waiting}</td>
         <td class="n" data-field="longest">${secs(q.longest_wait_s)}</td>
@@ -64,13 +67,16 @@
       `<span class="have" style="height:${100 * (x.logged_in || 0) / top}%"></span></div>`).join("");
   }
 
+  // An agent serving many queues (overflow) shows the first two and a count.
+  const queueList = (qs) => qs.length > 2 ? `${qs.slice(0, 2).join(" ")} 等${qs.length}个` : qs.join(" ");
+
   function agents(s) {
     const counts = s.agents || {};
     $("states").innerHTML = ["idle", "talking", "ringing", "wrapup", "paused", "logged_out"].map((k) =>
       `<div class="state" data-state="${k}"><b>${counts[k] ?? 0}</b><span>${STATE_NAMES[k]}</span></div>`).join("");
     const online = (s.agent_list || []).filter((a) => a.state !== "logged_out");
     $("agents").innerHTML = online.map((a) => `<tr data-agent="${esc(a.id)}"><td>${esc(a.id)}</td>
-      <td>${STATE_NAMES[a.state] || esc(a.state)}</td><td>${esc(a.queues.join(" "))}</td></tr>`).join("") ||
+      <td>${STATE_NAMES[a.state] || esc(a.state)}</td><td>${esc(queueList(a.queues))}</td></tr>`).join("") ||
       `<tr><td colspan="3">暂无坐席登录</td></tr>`;
   }
 
