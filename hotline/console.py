@@ -174,6 +174,12 @@ class EngineConsole:
         return {"ok": ok, "version": holder.version, "record": holder.history[-1].as_dict()}
 
     async def users(self) -> list[dict[str, Any]]:
+        """People who sign in (accounts) and machines holding API tokens, with their roles."""
+        from accounts.store import AccountStore
         from tickets.tokens import list_principals
 
-        return await list_principals(self.engine.tickets.sessionmaker)
+        people = [{"name": a.label if a.label == a.username else f"{a.label} ({a.username})", "role": a.role,
+                   "department": a.department, "kind": "account", "disabled": a.disabled, "seat": a.seat}
+                  for a in await AccountStore(self.engine.tickets.sessionmaker).list()]
+        tokens = [{**t, "kind": "token"} for t in await list_principals(self.engine.tickets.sessionmaker)]
+        return people + tokens

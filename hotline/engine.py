@@ -123,6 +123,11 @@ class Engine:
         self.paths = asterisk_paths(s)
         await self._open_database()
         self._load_dialplan()
+        if self.paths.origin == "settings":
+            # Asterisk's include folder holds what the engine runs; Asterisk reads it at its next
+            # reload (SIGHUP to the engine does both). The dev PBX compiles at its own start.
+            assert self.dialplan is not None
+            await asyncio.to_thread(_compile_into, self.dialplan.current, self.paths.config_dir)
         await self._render_prompts()
         self._build_speech()
         await self._connect_ami()

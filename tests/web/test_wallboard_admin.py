@@ -185,6 +185,7 @@ async def test_the_admin_page_shows_check_errors_with_file_line_col_and_the_comp
         await page.click("#check")
         error = await page.wait_for_selector(".err")
         assert (await error.text_content()).startswith(f"{broken / '95-bad.yaml'}:2:")
+        await page.wait_for_selector("#users tr[data-kind='account'] >> text=管理员")
         await screenshot(page, tmp_path, "admin-unit.png")
         await page.goto(base + "/wallboard?layout=compact")
         await page.wait_for_function("document.body.dataset.updated !== undefined")

@@ -22,8 +22,10 @@
       <td class="${h.ok ? "ok" : "bad"}">${h.ok ? "已加载" : "已拒绝（" + h.errors.length + " 个错误）"}</td></tr>`).join("") ||
       `<tr><td colspan="4">启动以来未重新加载</td></tr>`;
     const u = await api("/api/admin/users");
-    $("users").innerHTML = u.ok ? u.data.items.map((x) => `<tr><td>${esc(x.name)}</td><td>${esc(x.role)}</td>
-      <td>${esc(x.department || "")}</td><td>${esc(x.created_at.slice(0, 16))}</td></tr>`).join("") : "";
+    const ROLES = { agent: "话务员", department: "承办单位", supervisor: "班长", admin: "管理员" };
+    $("users").innerHTML = u.ok ? u.data.items.map((x) => `<tr data-kind="${x.kind}"><td>${esc(x.name)}</td>
+      <td>${esc(ROLES[x.role] || x.role)}</td><td>${esc(x.department || x.seat || "")}</td>
+      <td>${x.kind === "account" ? (x.disabled ? "已停用" : "登录账号") : "API令牌 " + esc(x.created_at.slice(0, 10))}</td></tr>`).join("") : "";
   }
 
   function errors(list) {
