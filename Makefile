@@ -39,13 +39,16 @@ run: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest -q
 
 test-fast: venv
 	$(VENV)/bin/pytest -q -m "not pbx and not postgres"
 
+# Layer contracts: [tool.importlinter] in pyproject.toml.
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 bench: setup
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from accounts.store import ROLES, AccountError, AccountStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """`upgrade` migrates the database to the newest schema (the composition root owns the schema)."""
     p = sub.add_parser("users", help="web sign-in accounts: add, passwd, disable, enable, list")
+    p.set_defaults(upgrade=upgrade)
     usub = p.add_subparsers(dest="users_command", metavar="ACTION")
     usub.required = True
 
@@ -52,11 +55,11 @@ def _password(args: argparse.Namespace) -> str:
 async def _store(args: argparse.Namespace):  # noqa: ANN202
     from config import load_settings
     from infra.db import make_engine, make_sessionmaker
-    from tickets.db import upgrade
 
     settings = load_settings(Path(args.config) if getattr(args, "config", None) else None)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade(settings.database_url)
+    if getattr(args, "upgrade", None) is not None:
+        await args.upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     return engine, AccountStore(make_sessionmaker(engine))
 

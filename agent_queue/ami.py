@@ -1,4 +1,7 @@
-"""The AMI edge: the only module that touches panoramisk or the manager socket.
+"""The AMI client: the only module that touches panoramisk or the manager socket.
+
+The AMI edge is agent_queue/ami.py (client), ami_framing.py (bytes <-> frames),
+ami_protocol.py (replies matched to actions) and actions.py (typed action builders).
 
 What it does
 - connects and logs in, reconnects with exponential backoff (settings.ami.reconnect_min..max,
@@ -37,25 +40,21 @@ import inspect
 import itertools
 import logging
 import random
-import re
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from panoramisk import Manager
 
+from agent_queue import actions
+from agent_queue.ami_framing import AmiFrameParser, AmiMessage, format_action
+from agent_queue.ami_protocol import NOT_RESENDABLE, PendingAction, snapshot_from
 from agent_queue.events import (
     AmiConnectedEvent,
     AmiDisconnectedEvent,
     AmiEvent,
-    AmiResponse,
-    EntryReportedEvent,
-    MemberReportedEvent,
     PbxBootedEvent,
-    QueueParamsReportedEvent,
     QueueSnapshotEvent,
-    header,
     parse_event,
 )
 from agent_queue.exceptions import (
@@ -74,218 +73,6 @@ log = logging.getLogger(__name__)
 E = TypeVar("E", bound=AmiEvent)
 Handler = Callable[[Any], Awaitable[None] | None]
 
-BANNER_PREFIX = b"Asterisk Call Manager/"
-_FRAME_END = re.compile(rb"\r?\n\r?\n")
-_FOLLOWS_END = re.compile(rb"--END COMMAND--\r?\n(\r?\n)?")
-MAX_FRAME_BYTES = 1 << 20
-# Actions that must not be sent twice: a second Originate rings a citizen twice.
-NOT_RESENDABLE = frozenset({"originate", "login", "ping", "logoff"})
-
-
-# --- framing and parsing (pure: bytes in, messages out) -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AmiMessage:
-    """One AMI frame: headers in wire order (repeats kept, e.g. Output/ChanVariable) + body."""
-
-    headers: tuple[tuple[str, str], ...]
-    body: str = ""
-
-    def get(self, key: str, default: str = "") -> str:
-        return header(self.headers, key, default)
-
-    def get_all(self, key: str) -> list[str]:
-        key = key.lower()
-        return [v for k, v in self.headers if k.lower() == key]
-
-    @property
-    def is_response(self) -> bool:
-        return bool(self.headers) and self.headers[0][0].lower() == "response"
-
-    @property
-    def event_name(self) -> str:
-        return self.get("event")
-
-    @property
-    def action_id(self) -> str:
-        return self.get("actionid")
-
-    def lowered(self) -> dict[str, str]:
-        """First value of each header, keys lower-cased: what events.parse_event expects."""
-        out: dict[str, str] = {}
-        for k, v in self.headers:
-            out.setdefault(k.lower(), v)
-        return out
-
-
-def parse_frame(frame: bytes) -> AmiMessage | None:
-    """Parse one frame (without its blank-line terminator); None for a frame with no header."""
-    text = frame.decode("utf-8", errors="replace")
-    headers: list[tuple[str, str]] = []
-    body: list[str] = []
-    for line in text.splitlines():
-        key, sep, value = line.partition(":")
-        # A header is `Key: value` (value may be empty, "Key:" also seen); anything else, e.g.
-        # a legacy `Response: Follows` body line, is body text.
-        if sep and key and " " not in key and not body:
-            headers.append((key, value[1:] if value.startswith(" ") else value))
-        elif line.strip() and line.strip() != "--END COMMAND--":
-            body.append(line)
-    if not headers:
-        return None
-    return AmiMessage(headers=tuple(headers), body="\n".join(body))
-
-
-class AmiFrameParser:
-    """Cuts the byte stream into frames. Framing on bytes, decoding per whole frame."""
-
-    def __init__(self, *, max_frame: int = MAX_FRAME_BYTES) -> None:
-        self._buf = bytearray()
-        self._max = max_frame
-        self.banner: str | None = None
-        self._offset = 0  # bytes consumed so far, for error messages
-
-    def feed(self, data: bytes) -> list[AmiMessage]:
-        self._buf += data
-        out: list[AmiMessage] = []
-        if self.banner is None:
-            if len(self._buf) < len(BANNER_PREFIX) and BANNER_PREFIX.startswith(bytes(self._buf)):
-                return out
-            if self._buf.startswith(BANNER_PREFIX):
-                nl = self._buf.find(b"\n")
-                if nl < 0:
-                    self._check_size()
-                    return out
-                self.banner = self._buf[:nl].decode("ascii", "replace").strip()
-                self._consume(nl + 1)
-            else:
-                self.banner = ""  # no banner (mid-stream capture): frames start at once
-        while True:
-            # Blank lines between frames (Asterisk sometimes sends an extra CRLF).
-            while self._buf[:2] == b"\r\n" or self._buf[:1] == b"\n":
-                self._consume(2 if self._buf[:2] == b"\r\n" else 1)
-            if not self._buf:
-                break
-            if self._buf.startswith(b"Response: Follows"):
-                m = _FOLLOWS_END.search(self._buf)
-            else:
-                m = _FRAME_END.search(self._buf)
-            if m is None:
-                self._check_size()
-                break
-            msg = parse_frame(bytes(self._buf[: m.start()]))
-            self._consume(m.end())
-            if msg is not None:
-                out.append(msg)
-        return out
-
-    def pending_bytes(self) -> int:
-        """Bytes of an unfinished frame; at end of stream these are lost (and logged)."""
-        return len(self._buf)
-
-    def _consume(self, n: int) -> None:
-        del self._buf[:n]
-        self._offset += n
-
-    def _check_size(self) -> None:
-        if len(self._buf) > self._max:
-            raise AmiProtocolError(
-                f"AMI stream at byte {self._offset}: frame exceeds {self._max} bytes without a terminator"
-            )
-
-
-def format_action(action: Mapping[str, Any], action_id: str) -> bytes:
-    """Serialise an action; `Action` first, then ActionID, then the rest; lists repeat the key.
-
-    CR/LF inside a value would let input smuggle extra AMI headers (e.g. a caller ID
-    carrying "\\r\\nAction: Originate"), so it is refused with the header's name.
-    """
-    name = None
-    lines: list[str] = []
-    for key, value in action.items():
-        if key.lower() == "actionid":
-            continue
-        if key.lower() == "action":
-            name = str(value)
-            continue
-        values = value if isinstance(value, list | tuple) else [value]
-        for v in values:
-            text = str(v)
-            if "\r" in text or "\n" in text or "\r" in key or "\n" in key or ":" in key:
-                raise ValueError(f"AMI action {name or '?'}: header {key!r} holds a line break or colon")
-            lines.append(f"{key}: {text}")
-    if not name:
-        raise ValueError("AMI action: no 'Action' key")
-    head = [f"Action: {name}", f"ActionID: {action_id}"]
-    return ("\r\n".join(head + lines) + "\r\n\r\n").encode("utf-8")
-
-
-# --- matching replies to actions (pure) -----------------------------------------------------
-
-
-@dataclass(eq=False)
-class PendingAction:
-    """Collects the reply to one action; `feed` returns True once it is complete."""
-
-    name: str
-    action_id: str
-    payload: Mapping[str, Any]
-    expects_originate: bool = False
-    messages: list[AmiMessage] = field(default_factory=list)
-    is_list: bool = False
-    done: bool = False
-    sent_in_session: int = 0
-
-    def feed(self, msg: AmiMessage) -> bool:
-        if not self.messages:
-            if not msg.is_response:
-                return False  # an event before the response: not ours to finish (yet)
-            self.messages.append(msg)
-            ok = msg.get("response").lower() in ("success", "follows", "goodbye")
-            text = msg.get("message").lower()
-            if not ok:
-                self.done = True
-            elif msg.get("eventlist").lower() == "start" or "will follow" in text:
-                self.is_list = True
-            elif self.expects_originate:
-                pass  # wait for OriginateResponse
-            else:
-                self.done = True
-            return self.done
-        self.messages.append(msg)
-        if self.is_list:
-            if msg.get("eventlist").lower() == "complete" or msg.event_name.endswith("Complete"):
-                self.done = True
-        elif self.expects_originate and msg.event_name == "OriginateResponse":
-            self.done = True
-        return self.done
-
-    def result(self) -> list[AmiEvent]:
-        """[AmiResponse, typed events...]; raises AmiActionFailed for an error response."""
-        first = self.messages[0]
-        resp = AmiResponse(
-            success=first.get("response").lower() in ("success", "follows", "goodbye"),
-            message=first.get("message") or first.body,
-            action_id=self.action_id,
-            headers=first.headers,
-        )
-        if not resp.success:
-            raise AmiActionFailed(self.name, resp.message or first.get("response"))
-        out: list[AmiEvent] = [resp]
-        for msg in self.messages[1:]:
-            out.append(parse_event(msg.event_name, msg.lowered(), msg.headers))
-        return out
-
-
-def snapshot_from(events: Iterable[AmiEvent]) -> QueueSnapshotEvent:
-    params = tuple(e for e in events if isinstance(e, QueueParamsReportedEvent))
-    return QueueSnapshotEvent(
-        params=params,
-        members=tuple(e for e in events if isinstance(e, MemberReportedEvent)),
-        entries=tuple(e for e in events if isinstance(e, EntryReportedEvent)),
-        queues=frozenset(p.queue for p in params),
-    )
 
 
 # --- connection ---------------------------------------------------------------------------
@@ -436,7 +223,7 @@ class AmiClient:
             self._wake.set()
         if self._proto is not None and self._authenticated:
             try:
-                await self._request({"Action": "Logoff"}, within=grace)
+                await self._request(actions.logoff(), within=grace)
             except (AmiTimeout, AmiNotConnected, AmiActionFailed, TimeoutError):
                 pass
         if self._proto is not None:
@@ -500,7 +287,7 @@ class AmiClient:
 
     async def resync(self) -> QueueSnapshotEvent:
         """QueueStatus now; the snapshot is also delivered to QueueSnapshotEvent subscribers."""
-        events = await self.send({"Action": "QueueStatus"}, within=max(self.action_timeout, 30.0))
+        events = await self.send(actions.queue_status(), within=max(self.action_timeout, 30.0))
         return snapshot_from(events)
 
     async def _request(self, action: Mapping[str, Any], *, within: float | None) -> list[AmiEvent]:
@@ -668,7 +455,7 @@ class AmiClient:
         self._session += 1
         try:
             await self._request(
-                {"Action": "Login", "Username": self._username, "Secret": self._secret, "Events": "on"},
+                actions.login(username=self._username, secret=self._secret),
                 within=self.action_timeout,
             )
         except AmiActionFailed as exc:
@@ -710,7 +497,7 @@ class AmiClient:
         while True:
             await asyncio.sleep(self.ping_interval)
             try:
-                await self._request({"Action": "Ping"}, within=self.action_timeout)
+                await self._request(actions.ping(), within=self.action_timeout)
             except (AmiTimeout, AmiNotConnected):
                 log_event(log, "ami ping unanswered; dropping connection", logging.WARNING)
                 proto.abort("ping timeout")

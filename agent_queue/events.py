@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar, Self
 
 from agent_queue.exceptions import AmiEventInvalid
 
@@ -42,43 +42,84 @@ def header(headers: tuple[tuple[str, str], ...], key: str, default: str = "") ->
     return default
 
 
-def _req(name: str, h: Headers, key: str) -> str:
-    value = h.get(key)
-    if value is None or value == "":
-        raise AmiEventInvalid(f"AMI event {name}: header {key!r} missing")
-    return value
+# --- the declarative spec: each event field names its header(s) and how to read it ----------
+#
+# `field: type = hdr("header", read=...)`: `parse_event` reads the first non-empty header of
+# those named, through `read` (text by default), and names the event and header when a
+# value is missing or malformed. `or_field` falls back to another field's value.
+
+Read = Callable[[str, str, "str | None", Headers], Any]  # (event, header, raw or None, headers) -> value
 
 
-def _int(name: str, h: Headers, key: str, default: int | None = None) -> int:
-    raw = h.get(key)
-    if raw is None or raw == "":
-        if default is None:
-            raise AmiEventInvalid(f"AMI event {name}: header {key!r} missing")
-        return default
+@dataclass(frozen=True, slots=True)
+class _Header:
+    keys: tuple[str, ...]
+    read: Read
+    or_field: str | None = None
+
+
+def _text(_event: str, _key: str, raw: str | None, _h: Headers) -> str:
+    return raw or ""
+
+
+def _required(event: str, key: str, raw: str | None, _h: Headers) -> str:
+    if not raw:
+        raise AmiEventInvalid(f"AMI event {event}: header {key!r} missing")
+    return raw
+
+
+def _integer(event: str, key: str, raw: str | None, _h: Headers) -> int:
+    if not raw:
+        return 0
     try:
         return int(raw)
     except ValueError:
-        raise AmiEventInvalid(f"AMI event {name}: header {key!r}={raw!r} is not an integer") from None
+        raise AmiEventInvalid(f"AMI event {event}: header {key!r}={raw!r} is not an integer") from None
 
 
-def _float(name: str, h: Headers, key: str, default: float = 0.0) -> float:
-    raw = h.get(key)
-    if raw is None or raw == "":
-        return default
+def _number(event: str, key: str, raw: str | None, _h: Headers) -> float:
+    if not raw:
+        return 0.0
     try:
         return float(raw)
     except ValueError:
-        raise AmiEventInvalid(f"AMI event {name}: header {key!r}={raw!r} is not a number") from None
+        raise AmiEventInvalid(f"AMI event {event}: header {key!r}={raw!r} is not a number") from None
 
 
-def _bool(h: Headers, key: str) -> bool:
-    return h.get(key, "").strip().lower() in ("1", "yes", "true", "on")
+def _flag(_event: str, _key: str, raw: str | None, _h: Headers) -> bool:
+    return (raw or "").strip().lower() in ("1", "yes", "true", "on")
 
 
-def _cid(h: Headers, key: str) -> str:
+def _caller_id(_event: str, _key: str, raw: str | None, _h: Headers) -> str:
     # Asterisk writes "<unknown>" for an absent caller ID; a call-back must not dial that.
-    value = h.get(key, "")
-    return "" if value in ("<unknown>", "unknown") else value
+    return "" if raw in (None, "<unknown>", "unknown") else raw
+
+
+def _member_status(event: str, key: str, raw: str | None, h: Headers) -> MemberStatus:
+    code = _integer(event, key, raw, h)
+    try:
+        return MemberStatus(code)
+    except ValueError:
+        raise AmiEventInvalid(f"AMI event {event}: header {key!r}={code} is not a device state") from None
+
+
+def _paused_reason(_event: str, _key: str, _raw: str | None, h: Headers) -> str:
+    # Asterisk 12 called it Reason, 13+ PausedReason (present but empty when unpaused).
+    return h.get("pausedreason", h.get("reason", ""))
+
+
+def _is_success(_event: str, _key: str, raw: str | None, _h: Headers) -> bool:
+    return (raw or "").lower() == "success"
+
+
+def _agi_start(_event: str, _key: str, _raw: str | None, h: Headers) -> AgiExecStartedEvent:
+    return AgiExecStartedEvent.from_headers(h)
+
+
+def hdr(*keys: str, read: Read = _text, or_field: str | None = None, default: Any = MISSING) -> Any:
+    """A field read from AMI header(s) `keys` (lower-case) by `read`; see the block comment above."""
+    spec = {"ami": _Header(keys, read, or_field)}
+    return field(metadata=spec) if default is MISSING else field(default=default, metadata=spec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +127,21 @@ class AmiEvent:
     """Base of every event the AMI edge delivers."""
 
     ami_name: ClassVar[str] = ""
+
+    @classmethod
+    def from_headers(cls, h: Headers) -> Self:
+        """Build the event from lower-cased headers by its fields' `hdr` specs."""
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            spec: _Header | None = f.metadata.get("ami")
+            if spec is None:
+                continue
+            raw = next((h[k] for k in spec.keys if h.get(k)), None)
+            if raw is None and spec.or_field is not None:
+                values[f.name] = values[spec.or_field]
+            else:
+                values[f.name] = spec.read(cls.ami_name, spec.keys[0] if spec.keys else f.name, raw, h)
+        return cls(**values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,26 +171,13 @@ class OtherAmiEvent(AmiEvent):
 @dataclass(frozen=True, slots=True)
 class CallerJoinedEvent(AmiEvent):
     ami_name: ClassVar[str] = "QueueCallerJoin"
-    queue: str
-    uniqueid: str
-    channel: str
-    caller_id: str
-    position: int
-    count: int
-    linkedid: str = ""
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> CallerJoinedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            channel=h.get("channel", ""),
-            caller_id=_cid(h, "calleridnum"),
-            position=_int(n, h, "position", 0),
-            count=_int(n, h, "count", 0),
-            linkedid=h.get("linkedid", ""),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    channel: str = hdr("channel")
+    caller_id: str = hdr("calleridnum", read=_caller_id)
+    position: int = hdr("position", read=_integer)
+    count: int = hdr("count", read=_integer)
+    linkedid: str = hdr("linkedid", default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,179 +185,82 @@ class CallerLeftEvent(AmiEvent):
     """The caller left the queue: answered, or timed out / exited; abandon comes separately."""
 
     ami_name: ClassVar[str] = "QueueCallerLeave"
-    queue: str
-    uniqueid: str
-    channel: str
-    position: int
-    count: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> CallerLeftEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            channel=h.get("channel", ""),
-            position=_int(n, h, "position", 0),
-            count=_int(n, h, "count", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    channel: str = hdr("channel")
+    position: int = hdr("position", read=_integer)
+    count: int = hdr("count", read=_integer)
 
 
 @dataclass(frozen=True, slots=True)
 class CallerAbandonedEvent(AmiEvent):
     ami_name: ClassVar[str] = "QueueCallerAbandon"
-    queue: str
-    uniqueid: str
-    caller_id: str
-    hold_time: int
-    position: int
-    original_position: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> CallerAbandonedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            caller_id=_cid(h, "calleridnum"),
-            hold_time=_int(n, h, "holdtime", 0),
-            position=_int(n, h, "position", 0),
-            original_position=_int(n, h, "originalposition", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    caller_id: str = hdr("calleridnum", read=_caller_id)
+    hold_time: int = hdr("holdtime", read=_integer)
+    position: int = hdr("position", read=_integer)
+    original_position: int = hdr("originalposition", read=_integer)
 
 
 # --- agents --------------------------------------------------------------------------------
 
 
-def _member_name(n: str, h: Headers) -> str:
-    return h.get("membername") or _req(n, h, "interface")
-
-
 @dataclass(frozen=True, slots=True)
 class AgentCalledEvent(AmiEvent):
     ami_name: ClassVar[str] = "AgentCalled"
-    queue: str
-    uniqueid: str
-    interface: str
-    member_name: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgentCalledEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            interface=_req(n, h, "interface"),
-            member_name=_member_name(n, h),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    interface: str = hdr("interface", read=_required)
+    member_name: str = hdr("membername", or_field="interface")
 
 
 @dataclass(frozen=True, slots=True)
 class AgentConnectedEvent(AmiEvent):
     ami_name: ClassVar[str] = "AgentConnect"
-    queue: str
-    uniqueid: str
-    interface: str
-    member_name: str
-    hold_time: int
-    ring_time: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgentConnectedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            interface=_req(n, h, "interface"),
-            member_name=_member_name(n, h),
-            hold_time=_int(n, h, "holdtime", 0),
-            ring_time=_int(n, h, "ringtime", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    interface: str = hdr("interface", read=_required)
+    member_name: str = hdr("membername", or_field="interface")
+    hold_time: int = hdr("holdtime", read=_integer)
+    ring_time: int = hdr("ringtime", read=_integer)
 
 
 @dataclass(frozen=True, slots=True)
 class AgentCompletedEvent(AmiEvent):
     ami_name: ClassVar[str] = "AgentComplete"
-    queue: str
-    uniqueid: str
-    interface: str
-    member_name: str
-    hold_time: int
-    talk_time: int
-    reason: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgentCompletedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            interface=_req(n, h, "interface"),
-            member_name=_member_name(n, h),
-            hold_time=_int(n, h, "holdtime", 0),
-            talk_time=_int(n, h, "talktime", 0),
-            reason=h.get("reason", ""),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    interface: str = hdr("interface", read=_required)
+    member_name: str = hdr("membername", or_field="interface")
+    hold_time: int = hdr("holdtime", read=_integer)
+    talk_time: int = hdr("talktime", read=_integer)
+    reason: str = hdr("reason")
 
 
 @dataclass(frozen=True, slots=True)
 class AgentNotAnsweredEvent(AmiEvent):
     ami_name: ClassVar[str] = "AgentRingNoAnswer"
-    queue: str
-    uniqueid: str
-    interface: str
-    member_name: str
-    ring_time_ms: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgentNotAnsweredEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            interface=_req(n, h, "interface"),
-            member_name=_member_name(n, h),
-            ring_time_ms=_int(n, h, "ringtime", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    interface: str = hdr("interface", read=_required)
+    member_name: str = hdr("membername", or_field="interface")
+    ring_time_ms: int = hdr("ringtime", read=_integer)
 
 
 @dataclass(frozen=True, slots=True)
 class _MemberFields(AmiEvent):
-    queue: str
-    interface: str
-    member_name: str
-    status: MemberStatus
-    paused: bool
-    penalty: int
-    in_call: bool
-    calls_taken: int = 0
-    paused_reason: str = ""
-    wrapup_time: int = 0
-    state_interface: str = ""
-
-    @classmethod
-    def from_headers(cls, h: Headers):  # noqa: ANN206 - each subclass returns itself
-        n = cls.ami_name
-        code = _int(n, h, "status", 0)
-        try:
-            status = MemberStatus(code)
-        except ValueError:
-            raise AmiEventInvalid(f"AMI event {n}: header 'status'={code} is not a device state") from None
-        interface = h.get("interface") or h.get("location") or _req(n, h, "interface")
-        return cls(
-            queue=_req(n, h, "queue"),
-            interface=interface,
-            member_name=h.get("membername") or h.get("name") or interface,
-            status=status,
-            paused=_bool(h, "paused"),
-            penalty=_int(n, h, "penalty", 0),
-            in_call=_bool(h, "incall"),
-            calls_taken=_int(n, h, "callstaken", 0),
-            # Asterisk 12 called it Reason, 13+ PausedReason
-            paused_reason=h.get("pausedreason", h.get("reason", "")),
-            wrapup_time=_int(n, h, "wrapuptime", 0),
-            state_interface=h.get("stateinterface", ""),
-        )
+    queue: str = hdr("queue", read=_required)
+    interface: str = hdr("interface", "location", read=_required)
+    member_name: str = hdr("membername", "name", or_field="interface")
+    status: MemberStatus = hdr("status", read=_member_status)
+    paused: bool = hdr("paused", read=_flag)
+    penalty: int = hdr("penalty", read=_integer)
+    in_call: bool = hdr("incall", read=_flag)
+    calls_taken: int = hdr("callstaken", read=_integer, default=0)
+    paused_reason: str = hdr("pausedreason", read=_paused_reason, default="")
+    wrapup_time: int = hdr("wrapuptime", read=_integer, default=0)
+    state_interface: str = hdr("stateinterface", default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,28 +295,14 @@ class MemberReportedEvent(_MemberFields):
 @dataclass(frozen=True, slots=True)
 class QueueParamsReportedEvent(AmiEvent):
     ami_name: ClassVar[str] = "QueueParams"
-    queue: str
-    strategy: str
-    calls: int
-    completed: int
-    abandoned: int
-    service_level: int
-    hold_time: int
-    talk_time: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> QueueParamsReportedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            strategy=h.get("strategy", ""),
-            calls=_int(n, h, "calls", 0),
-            completed=_int(n, h, "completed", 0),
-            abandoned=_int(n, h, "abandoned", 0),
-            service_level=_int(n, h, "servicelevel", 0),
-            hold_time=_int(n, h, "holdtime", 0),
-            talk_time=_int(n, h, "talktime", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    strategy: str = hdr("strategy")
+    calls: int = hdr("calls", read=_integer)
+    completed: int = hdr("completed", read=_integer)
+    abandoned: int = hdr("abandoned", read=_integer)
+    service_level: int = hdr("servicelevel", read=_integer)
+    hold_time: int = hdr("holdtime", read=_integer)
+    talk_time: int = hdr("talktime", read=_integer)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,24 +310,12 @@ class EntryReportedEvent(AmiEvent):
     """One `QueueEntry` line of a QueueStatus list: a caller waiting now (resync)."""
 
     ami_name: ClassVar[str] = "QueueEntry"
-    queue: str
-    uniqueid: str
-    channel: str
-    caller_id: str
-    position: int
-    wait: int
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> EntryReportedEvent:
-        n = cls.ami_name
-        return cls(
-            queue=_req(n, h, "queue"),
-            uniqueid=_req(n, h, "uniqueid"),
-            channel=h.get("channel", ""),
-            caller_id=_cid(h, "calleridnum"),
-            position=_int(n, h, "position", 0),
-            wait=_int(n, h, "wait", 0),
-        )
+    queue: str = hdr("queue", read=_required)
+    uniqueid: str = hdr("uniqueid", read=_required)
+    channel: str = hdr("channel")
+    caller_id: str = hdr("calleridnum", read=_caller_id)
+    position: int = hdr("position", read=_integer)
+    wait: int = hdr("wait", read=_integer)
 
 
 # --- PBX, channels, originate, AGI ---------------------------------------------------------
@@ -404,42 +324,23 @@ class EntryReportedEvent(AmiEvent):
 @dataclass(frozen=True, slots=True)
 class PbxBootedEvent(AmiEvent):
     ami_name: ClassVar[str] = "FullyBooted"
-    uptime: float = 0.0
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> PbxBootedEvent:
-        return cls(uptime=_float(cls.ami_name, h, "uptime"))
+    uptime: float = hdr("uptime", read=_number, default=0.0)
 
 
 @dataclass(frozen=True, slots=True)
 class PbxShutdownEvent(AmiEvent):
     ami_name: ClassVar[str] = "Shutdown"
-    restart: bool = False
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> PbxShutdownEvent:
-        return cls(restart=_bool(h, "restart"))
+    restart: bool = hdr("restart", read=_flag, default=False)
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelHungUpEvent(AmiEvent):
     ami_name: ClassVar[str] = "Hangup"
-    channel: str
-    uniqueid: str
-    linkedid: str
-    cause: int
-    caller_id: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> ChannelHungUpEvent:
-        n = cls.ami_name
-        return cls(
-            channel=h.get("channel", ""),
-            uniqueid=_req(n, h, "uniqueid"),
-            linkedid=h.get("linkedid", ""),
-            cause=_int(n, h, "cause", 0),
-            caller_id=_cid(h, "calleridnum"),
-        )
+    channel: str = hdr("channel")
+    uniqueid: str = hdr("uniqueid", read=_required)
+    linkedid: str = hdr("linkedid")
+    cause: int = hdr("cause", read=_integer)
+    caller_id: str = hdr("calleridnum", read=_caller_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -447,75 +348,37 @@ class OriginateFinishedEvent(AmiEvent):
     """`OriginateResponse`: the far end answered (success) or not (reason code)."""
 
     ami_name: ClassVar[str] = "OriginateResponse"
-    action_id: str
-    success: bool
-    reason: int
-    channel: str
-    uniqueid: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> OriginateFinishedEvent:
-        n = cls.ami_name
-        return cls(
-            action_id=h.get("actionid", ""),
-            success=h.get("response", "").lower() == "success",
-            reason=_int(n, h, "reason", 0),
-            channel=h.get("channel", ""),
-            uniqueid=h.get("uniqueid", ""),
-        )
+    action_id: str = hdr("actionid")
+    success: bool = hdr("response", read=_is_success)
+    reason: int = hdr("reason", read=_integer)
+    channel: str = hdr("channel")
+    uniqueid: str = hdr("uniqueid")
 
 
 @dataclass(frozen=True, slots=True)
 class VariableSetEvent(AmiEvent):
     ami_name: ClassVar[str] = "VarSet"
-    channel: str
-    uniqueid: str
-    variable: str
-    value: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> VariableSetEvent:
-        n = cls.ami_name
-        return cls(
-            channel=h.get("channel", ""),
-            uniqueid=h.get("uniqueid", ""),
-            variable=_req(n, h, "variable"),
-            value=h.get("value", ""),
-        )
+    channel: str = hdr("channel")
+    uniqueid: str = hdr("uniqueid")
+    variable: str = hdr("variable", read=_required)
+    value: str = hdr("value")
 
 
 @dataclass(frozen=True, slots=True)
 class AgiExecStartedEvent(AmiEvent):
     ami_name: ClassVar[str] = "AGIExecStart"
-    channel: str
-    uniqueid: str
-    command: str
-    command_id: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgiExecStartedEvent:
-        return cls(
-            channel=h.get("channel", ""),
-            uniqueid=h.get("uniqueid", ""),
-            command=h.get("command", ""),
-            command_id=h.get("commandid", ""),
-        )
+    channel: str = hdr("channel")
+    uniqueid: str = hdr("uniqueid")
+    command: str = hdr("command")
+    command_id: str = hdr("commandid")
 
 
 @dataclass(frozen=True, slots=True)
 class AgiExecEndedEvent(AmiEvent):
     ami_name: ClassVar[str] = "AGIExecEnd"
-    start: AgiExecStartedEvent
-    result_code: int
-    result: str
-
-    @classmethod
-    def from_headers(cls, h: Headers) -> AgiExecEndedEvent:
-        return cls(
-            start=AgiExecStartedEvent.from_headers(h),
-            result_code=_int(cls.ami_name, h, "resultcode", 0),
-            result=h.get("result", ""),
-        )
+    start: AgiExecStartedEvent = hdr(read=_agi_start)
+    result_code: int = hdr("resultcode", read=_integer)
+    result: str = hdr("result")
 
 
 # --- produced by the client itself, not by Asterisk ----------------------------------------
@@ -548,7 +411,7 @@ class QueueSnapshotEvent(AmiEvent):
 
 
 _PARSERS: dict[str, Callable[[Headers], AmiEvent]] = {
-    cls.ami_name.lower(): cls.from_headers  # type: ignore[attr-defined]
+    cls.ami_name.lower(): cls.from_headers
     for cls in (
         CallerJoinedEvent,
         CallerLeftEvent,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from infra.errors import DomainError
 
-class QueueError(Exception):
+
+class QueueError(DomainError):
     """Base of every agent_queue error; `error_id` is stable across releases."""
 
     error_id = "queue-error"
@@ -68,6 +70,12 @@ class IllegalAgentTransition(QueueError):
     """An agent state change that the state machine forbids (e.g. pause while logged out)."""
 
     error_id = "illegal-agent-transition"
+
+
+class DialFailed(QueueError):
+    """An Originate to a citizen was refused (not a dialable number) or not answered."""
+
+    error_id = "dial-failed"
 
 
 class ProfileInvalid(QueueError):

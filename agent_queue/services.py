@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from agent_queue import actions
 from agent_queue.ami import AmiClient
 from agent_queue.callbacks import CallbackRequest, LogTicketNotes, TicketNotes
 from agent_queue.control import (
@@ -33,18 +34,14 @@ from agent_queue.control import (
     SetPenalty,
 )
 from agent_queue.events import AmiEvent, OriginateFinishedEvent
-from agent_queue.exceptions import QueueError
+from agent_queue.exceptions import DialFailed, QueueError
 from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
-from agent_queue.state import AgentState
+from agent_queue.state import AgentState, default_interface
 from infra.logs import log_event
 from infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
-
-
-class DialFailed(QueueError):
-    error_id = "dial-failed"
 
 
 class SlaStore:
@@ -84,11 +81,10 @@ class AmiDialer:
         digits = number.removeprefix("+")
         if not digits.isdigit() or not 3 <= len(digits) <= 20:
             raise DialFailed(f"originate: number {number!r} is not a dialable digit string")
-        reply = await self.client.send({
-            "Action": "Originate", "Channel": self.channel.format(number=number), "Context": self.context,
-            "Exten": "s", "Priority": "1", "CallerID": self.caller_id, "Timeout": str(int(self.ring_s * 1000)),
-            "Async": "true", "Variable": [f"{k}={v}" for k, v in variables.items()],
-        }, within=self.ring_s + 15)
+        reply = await self.client.send(actions.originate(
+            channel=self.channel.format(number=number), context=self.context, caller_id=self.caller_id,
+            timeout_s=self.ring_s, variables=variables,
+        ), within=self.ring_s + 15)
         done = next((e for e in reply if isinstance(e, OriginateFinishedEvent)), None)
         if done is None or not done.success:
             # Reason codes of Asterisk's originate: 0 no such channel, 1 no answer, 3 ringing
@@ -105,8 +101,8 @@ def decision_queue(d: Decision) -> str:
 class QueueService:
     def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
                  notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
-                 tick_s: float = 5.0, agent_channel: str = "PJSIP/{agent}",
-                 callback_channel: str = "PJSIP/{number}@trunk", metrics: Metrics | None = None) -> None:
+                 tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk",
+                 metrics: Metrics | None = None) -> None:
         self.client, self.core, self.store = client, core, store
         self.metrics = metrics or Metrics()
         # What the control loop did, for the wallboard: counts since start and the latest ones.
@@ -114,7 +110,7 @@ class QueueService:
         self.recent: deque[tuple[float, Decision]] = deque(maxlen=30)
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
-        self.agent_channel, self.callback_channel = agent_channel, callback_channel
+        self.callback_channel = callback_channel
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
 
@@ -155,14 +151,13 @@ class QueueService:
     async def apply(self, d: Decision) -> None:
         match d:
             case AddMember():
-                await self.client.send({"Action": "QueueAdd", "Queue": d.queue, "Interface": f"PJSIP/{d.agent_id}",
-                                        "MemberName": d.agent_id, "Penalty": str(d.penalty),
-                                        "StateInterface": f"PJSIP/{d.agent_id}"})
+                await self.client.send(actions.queue_add(queue=d.queue, interface=self._interface(d.agent_id),
+                                                         member_name=d.agent_id, penalty=d.penalty))
             case RemoveMember():
-                await self.client.send({"Action": "QueueRemove", "Queue": d.queue, "Interface": f"PJSIP/{d.agent_id}"})
+                await self.client.send(actions.queue_remove(queue=d.queue, interface=self._interface(d.agent_id)))
             case SetPenalty():
-                await self.client.send({"Action": "QueuePenalty", "Queue": d.queue,
-                                        "Interface": f"PJSIP/{d.agent_id}", "Penalty": str(d.penalty)})
+                await self.client.send(actions.queue_penalty(queue=d.queue, interface=self._interface(d.agent_id),
+                                                             penalty=d.penalty))
             case OfferCallback():
                 # The queue's periodic announcement offers "press 1"; this marks the caller so
                 # the exit context knows the offer stands (dialplan reads HOTLINE_CALLBACK_OFFER).
@@ -174,23 +169,26 @@ class QueueService:
             case DropCallback():
                 await self.notes.note_callback(call_id=d.request.uniqueid, outcome="expired", detail=d.reason)
 
+    def _interface(self, agent_id: str) -> str:
+        """The agent's device as the roster (the dialplan's agents[].interface) spells it."""
+        agent = self.core.board.agents.get(agent_id)
+        return agent.spec.interface if agent is not None else default_interface(agent_id)
+
     async def _set_var(self, uniqueid: str, name: str, value: str) -> None:
         waiting = self.core.board.waiting.get(uniqueid)
         if waiting is None or not waiting.channel:
             return  # already answered or gone
-        await self.client.send({"Action": "Setvar", "Channel": waiting.channel, "Variable": name, "Value": value})
+        await self.client.send(actions.setvar(channel=waiting.channel, variable=name, value=value))
 
     async def _callback(self, req: CallbackRequest, agent_id: str) -> None:
         """Agent first (it is free and reserved), then the citizen, bridged by the dialplan."""
         reached = False
         try:
-            reply = await self.client.send({
-                "Action": "Originate", "Channel": self.agent_channel.format(agent=agent_id),
-                "Context": "hotline-callback", "Exten": "s", "Priority": "1", "Async": "true",
-                "CallerID": "12345", "Timeout": "30000",
-                "Variable": [f"CALLBACK_DIAL={self.callback_channel.format(number=req.number)}",
-                             f"CALLBACK_CALL={req.uniqueid}"],
-            }, within=60)
+            reply = await self.client.send(actions.originate(
+                channel=self._interface(agent_id), context="hotline-callback", caller_id="12345", timeout_s=30,
+                variables={"CALLBACK_DIAL": self.callback_channel.format(number=req.number),
+                           "CALLBACK_CALL": req.uniqueid},
+            ), within=60)
             reached = any(isinstance(e, OriginateFinishedEvent) and e.success for e in reply)
         except QueueError as exc:
             log_event(log, "callback originate failed", logging.WARNING, call=req.uniqueid, error=str(exc))
@@ -206,16 +204,15 @@ class QueueService:
         agent = self.core.board.agent(agent_id)
         queues = [queue] if queue else [agent.spec.home_queue]
         for q in queues:
-            await self.client.send({"Action": "QueueAdd", "Queue": q, "Interface": agent.spec.interface,
-                                    "MemberName": agent_id, "StateInterface": agent.spec.interface, "Penalty": "0"})
+            await self.client.send(actions.queue_add(queue=q, interface=agent.spec.interface, member_name=agent_id))
 
     async def logout(self, agent_id: str) -> None:
         agent = self.core.board.agent(agent_id)
         for q in list(agent.queues):
-            await self.client.send({"Action": "QueueRemove", "Queue": q, "Interface": agent.spec.interface})
+            await self.client.send(actions.queue_remove(queue=q, interface=agent.spec.interface))
 
     async def pause(self, agent_id: str, paused: bool, reason: str = "") -> None:
         agent = self.core.board.agent(agent_id)
         agent.check(AgentState.PAUSED if paused else AgentState.IDLE)
-        await self.client.send({"Action": "QueuePause", "Interface": agent.spec.interface,
-                                "Paused": "true" if paused else "false", "Reason": reason or "api"})
+        await self.client.send(actions.queue_pause(interface=agent.spec.interface, paused=paused,
+                                                   reason=reason or "api"))

@@ -51,6 +51,11 @@ _API_MOVES: dict[AgentState, frozenset[AgentState]] = {
 }
 
 
+def default_interface(agent_id: str) -> str:
+    """The device of an agent the dialplan gives no interface: its PJSIP endpoint."""
+    return f"PJSIP/{agent_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class AgentSpec:
     """Configuration of one seat (data, from the roster file)."""
@@ -60,10 +65,12 @@ class AgentSpec:
     expert: bool = False
     wrapup_s: float = 15.0
     home: str = ""  # the queue the agent logs into with *11; "" = first skill
+    device: str = ""  # the dialplan's agents[].interface; "" = PJSIP/<id>
 
     @property
     def interface(self) -> str:
-        return f"PJSIP/{self.id}"
+        """The one spelling of the agent's Asterisk device (queue member, callback origination)."""
+        return self.device or default_interface(self.id)
 
     @property
     def home_queue(self) -> str:
@@ -108,6 +115,7 @@ class Board:
 
     def __init__(self, specs: Iterable[AgentSpec]) -> None:
         self.agents: dict[str, Agent] = {s.id: Agent(spec=s) for s in specs}
+        self._ids_by_interface = {a.spec.interface: a.spec.id for a in self.agents.values()}
         self.waiting: dict[str, Waiting] = {}  # uniqueid -> caller in a queue now
         self.ringing: dict[str, str] = {}  # uniqueid -> agent id
 
@@ -118,7 +126,7 @@ class Board:
             raise NoSuchAgent(f"agent {agent_id!r}: not in the roster") from None
 
     def _by_interface(self, interface: str, member_name: str = "") -> Agent | None:
-        name = interface.split("/", 1)[-1] if interface else member_name
+        name = self._ids_by_interface.get(interface) or (interface.split("/", 1)[-1] if interface else member_name)
         agent = self.agents.get(name) or self.agents.get(member_name)
         if agent is None and name:
             # An agent the roster does not know (added on the PBX by hand): track it anyway.

@@ -64,6 +64,7 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from agent_queue import actions  # noqa: E402
 from config import Settings, load_settings  # noqa: E402
 from hotline import pbx  # noqa: E402
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, Play, Played  # noqa: E402
@@ -176,72 +177,26 @@ def bench_layout(settings: Settings) -> pbx.Layout:
 
 
 class BenchPbx:
-    """Start/stop an Asterisk on `layout` (hotline.pbx.start always uses the shared dirs)."""
+    """The benchmark's own Asterisk: hotline.pbx.start/stop on `layout` (private dirs), with
+    the baseline contexts as extra config."""
 
     def __init__(self, settings: Settings, layout: pbx.Layout) -> None:
         self.settings = settings
         self.layout = layout
-        self.proc: subprocess.Popen | None = None
-        self.mounted_proc = False
 
     def rx(self, command: str, timeout: float = 20) -> str:
         return pbx.rx(self.settings, command, layout=self.layout, timeout=timeout)
 
     def mount_proc(self) -> None:
-        root = self.layout.root
-        if root is not None and not os.path.ismount(root / "proc"):
-            subprocess.run(["mount", "-t", "proc", "proc", str(root / "proc")], check=True)
-            self.mounted_proc = True
+        if self.layout.root is not None:
+            pbx.mount_proc(self.layout.root)
 
     def start(self, extra_conf: str, boot_timeout: float = 60) -> None:
-        s, layout = self.settings, self.layout
-        pbx.check_port_free(s.pbx.sip_bind, s.pbx.sip_port, "udp")
-        pbx.check_port_free("127.0.0.1", s.ami.port, "tcp")
-        etc = pbx.write_config(s, layout)
-        (etc / "bench-ivr.conf").write_text(extra_conf, encoding="utf-8")
-        self.mount_proc()
-        with (s.var_dir / "pbx-console.log").open("ab") as console:
-            self.proc = subprocess.Popen(layout.command("-f", "-n", "-q"), stdin=subprocess.DEVNULL,
-                                         stdout=console, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + boot_timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise pbx.PbxError(f"asterisk exited at start ({self.proc.returncode}); see "
-                                   f"{s.var_dir / 'pbx-console.log'}")
-            try:
-                self.rx("core waitfullybooted", timeout=10)
-                break
-            except (pbx.PbxError, subprocess.TimeoutExpired):
-                if time.monotonic() > deadline:
-                    raise pbx.PbxError(f"asterisk did not boot in {boot_timeout:.0f} s") from None
-                time.sleep(0.2)
-        progress(f"asterisk up (pid {self.proc.pid}), SIP 127.0.0.1:{s.pbx.sip_port}, config {etc}")
+        pbx.start(self.settings, progress, boot_timeout=boot_timeout, layout=self.layout,
+                  extra_config={"bench-ivr.conf": extra_conf})
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            with contextlib.suppress(pbx.PbxError, subprocess.TimeoutExpired, OSError):
-                self.rx("core stop now", timeout=10)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-            progress(f"asterisk stopped (pid {self.proc.pid})")
-        root = self.layout.root
-        if self.mounted_proc and root is not None and not _processes_rooted_in(root):
-            subprocess.run(["umount", "-l", str(root / "proc")], capture_output=True)
-        self.mounted_proc = False
-
-
-def _processes_rooted_in(root: Path) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                if os.readlink(entry / "root") == str(root):
-                    found.append(int(entry.name))
-    return found
+        pbx.stop(self.settings, progress, layout=self.layout)
 
 
 # --------------------------------------------------------------------------- the journey
@@ -469,7 +424,7 @@ class Bench:
     async def channels_up(self, timeout: float) -> int:
         deadline = time.monotonic() + timeout
         while True:
-            status = await self.ami.action({"Action": "CoreStatus"})
+            status = await self.ami.action(actions.core_status())
             up = int(status.get("CoreCurrentCalls", "0") or 0)
             if up == 0 or time.monotonic() > deadline:
                 return up
@@ -482,7 +437,7 @@ class Bench:
         up = await self.channels_up(timeout)
         if up:
             progress(f"{up} channel(s) still up {timeout:.0f} s after SIPp's hangup: hanging them up")
-            await self.ami.action({"Action": "Hangup", "Channel": "/^PJSIP/"}, timeout=30)
+            await self.ami.action(actions.hangup(channel="/^PJSIP/"), timeout=30)
             if left := await self.channels_up(30):
                 progress(f"warning: {left} channel(s) still up after the AMI Hangup")
         return up
@@ -660,7 +615,7 @@ async def run(args: argparse.Namespace, var_dir: Path) -> int:
         bench_pbx.start(bench_conf(journey, rtt_commands=args.rtt_commands, script=script))
         await ami.connect("127.0.0.1", settings.ami.port, settings.ami.username, settings.ami_secret())
         # The queue joins are all this reader needs; fewer events keep its CPU out of the figures.
-        await ami.action({"Action": "Events", "EventMask": "agent"})
+        await ami.action(actions.events("agent"))
         sipp_dir = var_dir / "sipp"
         sipp_dir.mkdir()
         bench = Bench(args, settings, journey, Sipp(sipp_dir, pbx_port=settings.pbx.sip_port), ami, bench_pbx)

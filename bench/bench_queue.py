@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_queue.ami import AmiFrameParser  # noqa: E402
+from agent_queue.ami_framing import AmiFrameParser  # noqa: E402
 from agent_queue.control import ControlPolicy, QueueCore  # noqa: E402
 from agent_queue.events import parse_event  # noqa: E402
 from agent_queue.simulator import load_profile, simulate  # noqa: E402

@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import text  # noqa: E402
 
+from hotline.schema import upgrade  # noqa: E402
 from infra.db import make_engine, make_sessionmaker  # noqa: E402
 from tickets.calendar import load_calendar  # noqa: E402
-from tickets.db import upgrade  # noqa: E402
 from tickets.devpg import DevPostgres, pg_bindir  # noqa: E402
 from tickets.policy import load_policy  # noqa: E402
 from tickets.services import TicketService  # noqa: E402

@@ -14,13 +14,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from infra.errors import DomainError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "hotline.toml"
 ENV_PREFIX = "HOTLINE_"
 
 
-class ConfigError(Exception):
+class ConfigError(DomainError):
     """A setting is missing, unknown or malformed; the message names the key."""
+
+    error_id = "config-invalid"
 
 
 class _Section(BaseModel):

@@ -16,22 +16,49 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from agent_queue.actions import command
+from agent_queue.ami import AmiClient
+from agent_queue.control import ControlPolicy, QueueCore
+from agent_queue.metrics import QueueCollector
+from agent_queue.services import AmiDialer, QueueService, SlaStore
+from agent_queue.sla import SlaTracker
+from agent_queue.state import AgentSpec
+from asr.services import SpeechService, build_speech_service
 from config import Settings
+from hotline.console import EngineConsole
 from hotline.paths import AsteriskPaths, asterisk_paths
+from hotline.schema import upgrade
+from hotline_merge.compiler import compile_dialplan, write_outputs
+from hotline_merge.exceptions import DialplanInvalid
+from hotline_merge.loader import load_dialplan
+from hotline_merge.models import Dialplan
+from hotline_merge.prompts import prompt_catalog as prompt_texts
+from hotline_merge.registry import registry_of
+from hotline_merge.reload import reload_dialplan
 from infra.db import make_engine, make_sessionmaker
+from infra.errors import DomainError
 from infra.logs import log_event
 from infra.metrics import Metrics
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
+from ivr.services import CallService
+from tickets.calendar import load_calendar
+from tickets.metrics import TicketCollector
+from tickets.policy import load_policy
+from tickets.return_visit import ReturnVisitService
+from tickets.services import TicketService
+from web.app import create_app
+from web.metrics import MetricsSource
 
 log = logging.getLogger("hotline.engine")
 
 
-def agent_specs(plan: Any) -> list[Any]:
+def agent_specs(plan: Dialplan) -> list[AgentSpec]:
     """The dialplan's seats as the queue manager sees them: the queues each one serves."""
-    from agent_queue.state import AgentSpec
-    from hotline_merge.registry import registry_of
-
     reg = registry_of(plan)
     serves: dict[str, set[str]] = {a.id: set() for a in plan.agents}
     experts: set[str] = set()
@@ -42,28 +69,22 @@ def agent_specs(plan: Any) -> list[Any]:
             serves.setdefault(member.agent, set()).add(queue.expert_queue)
             experts.add(member.agent)
     general = reg.general_queue
+    devices = {a.id: a.interface for a in plan.agents}
     return [
         AgentSpec(id=agent, skills=frozenset(queues or {general}), expert=agent in experts,
-                  home=general if general in queues else "")
+                  home=general if general in queues else "", device=devices.get(agent, ""))
         for agent, queues in sorted(serves.items())
     ]
 
 
-def _validate(path: Path) -> tuple[Any, list[str]]:
-    from hotline_merge.loader import validate_dialplan
-
-    plan, issues = validate_dialplan(path)
-    return plan, [str(i) for i in issues]
-
-
-def _compile_into(plan: Any, out_dir: Path) -> None:
-    from hotline_merge.compiler import compile_dialplan, write_outputs
-
+def _compile_into(plan: Dialplan, out_dir: Path) -> None:
     write_outputs(compile_dialplan(plan), out_dir)
 
 
-class EngineError(Exception):
+class EngineError(DomainError):
     """The engine cannot start; the message names what is wrong."""
+
+    error_id = "engine-start-failed"
 
 
 @dataclass(frozen=True)
@@ -88,7 +109,7 @@ class DialplanHolder:
     """The running dialplan; a reload swaps `current` in one assignment, so a call sees
     either the old plan or the new one, never a mix."""
 
-    current: Any
+    current: Dialplan
     path: Path
     version: int = 1
     loaded_at: float = field(default_factory=time.time)
@@ -100,18 +121,18 @@ class DialplanHolder:
 class Engine:
     settings: Settings
     agi: FastAgiServer | None = None
-    ami: Any = None
-    db_engine: Any = None
-    tickets: Any = None
+    ami: AmiClient | None = None
+    db_engine: AsyncEngine | None = None
+    tickets: TicketService | None = None
     dialplan: DialplanHolder | None = None
     prompts: PromptLibrary | None = None
-    calls: Any = None
-    speech: Any = None
-    queue_manager: Any = None
-    visits: Any = None
-    web_runner: Any = None
+    calls: CallService | None = None
+    speech: SpeechService | None = None
+    queue_manager: QueueService | None = None
+    visits: ReturnVisitService | None = None
+    web_runner: web.AppRunner | None = None
     metrics: Metrics = field(default_factory=Metrics)  # one registry per engine, passed down
-    ticket_metrics: Any = None
+    ticket_metrics: TicketCollector | None = None
     paths: AsteriskPaths | None = None
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -141,11 +162,6 @@ class Engine:
 
     # -- pieces -------------------------------------------------------------------
     async def _open_database(self) -> None:
-        from tickets.calendar import load_calendar
-        from tickets.db import upgrade
-        from tickets.policy import load_policy
-        from tickets.services import TicketService
-
         url = self.settings.database_url
         await upgrade(url)
         self.db_engine = make_engine(url)
@@ -156,9 +172,6 @@ class Engine:
         )
 
     def _load_dialplan(self) -> None:
-        from hotline_merge.exceptions import DialplanInvalid
-        from hotline_merge.loader import load_dialplan
-
         path = self.settings.dialplan.path
         try:
             plan = load_dialplan(path)
@@ -167,8 +180,6 @@ class Engine:
         self.dialplan = DialplanHolder(current=plan, path=path)
 
     async def _render_prompts(self) -> None:
-        from hotline_merge.prompts import prompt_catalog as prompt_texts
-
         assert self.paths is not None
         self.prompts = PromptLibrary(
             host_dir=self.paths.sounds_host_dir,
@@ -180,14 +191,10 @@ class Engine:
         await self.prompts.render_all(prompt_texts(self.dialplan.current))
 
     def _build_speech(self) -> None:
-        from asr.services import build_speech_service
-
         # Always built: without a usable model it reports unavailable and menus use the keypad.
         self.speech = build_speech_service(self.settings, metrics=self.metrics)
 
     async def _connect_ami(self) -> None:
-        from agent_queue.ami import AmiClient
-
         # start() returns at once and keeps (re)connecting with backoff in the background:
         # the engine serves calls even while Asterisk restarts.
         self.ami = AmiClient.from_settings(self.settings)
@@ -196,10 +203,6 @@ class Engine:
         self._start_return_visits()
 
     async def _start_queue_manager(self) -> None:
-        from agent_queue.control import ControlPolicy, QueueCore
-        from agent_queue.services import QueueService, SlaStore
-        from agent_queue.sla import SlaTracker
-
         assert self.dialplan is not None
         self.queue_manager = QueueService(
             client=self.ami,
@@ -210,14 +213,9 @@ class Engine:
             metrics=self.metrics,
         )
         await self.queue_manager.start()
-        from agent_queue.metrics import QueueCollector
-
         self.metrics.registry.register(QueueCollector(core=self.queue_manager.core, clock=time.time))
 
     def _start_return_visits(self) -> None:
-        from agent_queue.services import AmiDialer
-        from tickets.return_visit import ReturnVisitService
-
         dialer = AmiDialer(client=self.ami, channel="PJSIP/{number}@outbound", context="hotline-survey")
         self.visits = ReturnVisitService(tickets=self.tickets, dialer=dialer)
         self._background.append(asyncio.create_task(self._periodic_ticket_jobs(), name="ticket-jobs"))
@@ -233,8 +231,6 @@ class Engine:
                     log_event(log, f"periodic {name} failed", logging.ERROR, error=repr(exc))
 
     def _build_calls(self) -> None:
-        from ivr.services import CallService
-
         assert self.paths is not None
         self.calls = CallService(
             dialplan=self.dialplan,
@@ -264,13 +260,7 @@ class Engine:
         await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
-        from aiohttp import web
-
-        from hotline.console import EngineConsole
-        from tickets.metrics import TicketCollector
-        from web.app import create_app
-        from web.metrics import MetricsSource
-
+        assert self.tickets is not None
         self.ticket_metrics = TicketCollector(sessionmaker=self.tickets.sessionmaker, now=self.tickets.now,
                                               metrics=self.metrics)
         self.metrics.registry.register(self.ticket_metrics)
@@ -287,8 +277,6 @@ class Engine:
         await site.start()
 
     async def _database_ready(self) -> str | None:
-        from sqlalchemy import text
-
         with self.metrics.db_timer("readiness"):
             async with self.db_engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -320,27 +308,27 @@ class Engine:
         async with self._reload_lock:
             started = time.perf_counter()
             path = path or self.dialplan.path
-            plan, errors = await asyncio.to_thread(_validate, path)
-            if plan is None:
+            outcome = await asyncio.to_thread(reload_dialplan, path, self.dialplan.current)
+            errors = [str(issue) for issue in outcome.errors]
+            if outcome.dialplan is None:
                 for issue in errors:
                     log_event(log, "dialplan reload refused", logging.ERROR, issue=issue, actor=actor)
                 self._audit(ReloadRecord(self.dialplan.version, time.time(), actor, str(path), False,
                                          tuple(errors), time.perf_counter() - started))
                 return False
-            from hotline_merge.prompts import prompt_catalog as prompt_texts
-
+            plan = outcome.dialplan
             await self.prompts.render_all(prompt_texts(plan))
             await asyncio.to_thread(_compile_into, plan, self.paths.config_dir)
             self.dialplan.current, self.dialplan.path = plan, path
             self.dialplan.version += 1
             self.dialplan.loaded_at, self.dialplan.loaded_by = time.time(), actor
-            if self.ami is not None and getattr(self.ami, "connected", False):
-                for command in ("dialplan reload", "queue reload all"):
-                    await self.ami.send({"Action": "Command", "Command": command})
+            if self.ami is not None and self.ami.connected:
+                for cli in ("dialplan reload", "queue reload all"):
+                    await self.ami.send(command(cli))
             took = time.perf_counter() - started
             self._audit(ReloadRecord(self.dialplan.version, self.dialplan.loaded_at, actor, str(path), True,
                                      seconds=took))
-            log_event(log, "dialplan reloaded", version=self.dialplan.version, actor=actor,
+            log_event(log, "dialplan reloaded", version=self.dialplan.version, actor=actor, changes=len(outcome.changes),
                       config_dir=str(self.paths.config_dir), seconds=round(took, 2))
             return True
 

@@ -7,6 +7,7 @@ host's network, so SIP and AMI on 127.0.0.1 are reachable from the engine and th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -19,12 +20,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
 from config.settings import PROJECT_ROOT
+from hotline_merge.compiler import compile_path
+from infra.errors import DomainError
 
 TEMPLATES = PROJECT_ROOT / "asterisk" / "templates"
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
@@ -51,8 +54,10 @@ GENERATED_FILES = (
 Progress = Callable[[str], None]
 
 
-class PbxError(Exception):
+class PbxError(DomainError):
     """The dev PBX cannot be installed or run; the message says why and what to do."""
+
+    error_id = "pbx-failed"
 
 
 def _stderr_progress(msg: str) -> None:
@@ -165,15 +170,26 @@ def _check_mirror(mirror: str, suite: str) -> None:
         ) from exc
 
 
-def _mount_proc(root: Path) -> None:
+def mount_proc(root: Path) -> None:
     proc_dir = root / "proc"
     if not os.path.ismount(proc_dir):
         _run(["mount", "-t", "proc", "proc", str(proc_dir)], what="mount /proc in the PBX chroot")
 
 
+def _processes_rooted_in(root: Path) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.readlink(entry / "root") == str(root):
+                    found.append(int(entry.name))
+    return found
+
+
 def _umount_proc(root: Path) -> None:
+    # Another Asterisk may run in the same chroot on its own layout (bench/bench_ivr.py).
     proc_dir = root / "proc"
-    if os.path.ismount(proc_dir):
+    if os.path.ismount(proc_dir) and not _processes_rooted_in(root):
         subprocess.run(["umount", "-l", str(proc_dir)], capture_output=True)
 
 
@@ -219,7 +235,7 @@ def install(settings: Settings, progress: Progress = _stderr_progress) -> str:
     )
     (root / "usr/sbin/policy-rc.d").write_text("#!/bin/sh\nexit 101\n")
     (root / "usr/sbin/policy-rc.d").chmod(0o755)
-    _mount_proc(root)
+    mount_proc(root)
     try:
         progress(f"apt-get install {' '.join(PACKAGES)} in the chroot")
         env = "DEBIAN_FRONTEND=noninteractive"
@@ -357,8 +373,6 @@ def write_config(settings: Settings, layout: Layout | None = None) -> Path:
 
 
 def compile_dialplan(settings: Settings, out_dir: Path) -> None:
-    from hotline_merge.compiler import compile_path
-
     compile_path(settings.dialplan.path, out_dir)
 
 
@@ -418,22 +432,30 @@ def rx(settings: Settings, command: str, *, layout: Layout | None = None, timeou
     return proc.stdout
 
 
-def start(settings: Settings, progress: Progress = _stderr_progress, *, boot_timeout: float = 60) -> int:
-    """Start Asterisk with freshly generated config; returns its pid. Already running: no-op."""
+def start(settings: Settings, progress: Progress = _stderr_progress, *, boot_timeout: float = 60,
+          layout: Layout | None = None, extra_config: Mapping[str, str] | None = None) -> int:
+    """Start Asterisk with freshly generated config; returns its pid. Already running: no-op.
+
+    `layout` runs it on other config/run/spool/log dirs than the settings' (the IVR benchmark's
+    private PBX); `extra_config` writes more files (name -> text) into its config dir. The pid
+    file is in settings.var_dir, so settings with their own var_dir give an independent PBX.
+    """
     if not is_installed(settings):
         raise PbxError("the dev PBX is not installed: run `hotline pbx install` first")
     pid = running_pid(settings)
     if pid:
         progress(f"already running (pid {pid})")
         return pid
-    layout = layout_for(settings)
+    layout = layout or layout_for(settings)
     check_port_free(settings.pbx.sip_bind, settings.pbx.sip_port, "udp")
     check_port_free("127.0.0.1", settings.ami.port, "tcp")
-    write_config(settings, layout)
+    etc = write_config(settings, layout)
+    for name, text in (extra_config or {}).items():
+        (etc / name).write_text(text, encoding="utf-8")
     if layout.root is not None:
         if os.geteuid() != 0:
             raise PbxError("running the chroot PBX needs root")
-        _mount_proc(layout.root)
+        mount_proc(layout.root)
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     console_log = open(settings.var_dir / "pbx-console.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
@@ -458,7 +480,7 @@ def start(settings: Settings, progress: Progress = _stderr_progress, *, boot_tim
             break
         except (PbxError, subprocess.TimeoutExpired):
             if time.monotonic() > deadline:
-                stop(settings, progress=lambda _m: None)
+                stop(settings, progress=lambda _m: None, layout=layout)
                 raise PbxError(f"asterisk did not finish booting in {boot_timeout:.0f} s") from None
             time.sleep(0.2)
     progress(f"asterisk running (pid {proc.pid}), SIP {settings.pbx.sip_bind}:{settings.pbx.sip_port}, "
@@ -470,9 +492,10 @@ def reload(settings: Settings, what: str = "dialplan reload") -> str:
     return rx(settings, what)
 
 
-def stop(settings: Settings, progress: Progress = _stderr_progress, *, timeout: float = 15) -> bool:
+def stop(settings: Settings, progress: Progress = _stderr_progress, *, timeout: float = 15,
+         layout: Layout | None = None) -> bool:
     pid = running_pid(settings)
-    layout = layout_for(settings)
+    layout = layout or layout_for(settings)
     if pid is None:
         _pid_file(settings).unlink(missing_ok=True)
         progress("not running")

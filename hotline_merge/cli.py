@@ -10,9 +10,11 @@ import argparse
 import datetime as dt
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from config import load_settings
 from hotline_merge.compiler import compile_dialplan, write_outputs
 from hotline_merge.diff import load_routing, routing_changes
 from hotline_merge.exceptions import DialplanInvalid, DialplanIssue, NoSuchLine
@@ -24,7 +26,9 @@ from hotline_merge.simulate import TextMatcher, dry_run
 USAGE = 2
 
 
-def register(sub: Any) -> None:
+def register(sub: Any, *, text_matcher: Callable[[Dialplan], TextMatcher] | None = None) -> None:
+    """`text_matcher` builds `hotline route --text`'s matcher; the root passes the speech
+    package's, since this pure package imports none."""
     dialplan = sub.add_parser("dialplan", help="check, compile and compare dialplan YAML")
     dsub = dialplan.add_subparsers(dest="dialplan_command", metavar="ACTION")
     dsub.required = True
@@ -54,7 +58,7 @@ def register(sub: Any) -> None:
     route.add_argument("--at", help="call time, ISO 8601 (default now; naive means Asia/Shanghai)")
     route.add_argument("--dialplan", help="YAML file or folder (default: settings dialplan.path)")
     route.add_argument("--json", action="store_true", help="print the decision as JSON")
-    route.set_defaults(func=cmd_route)
+    route.set_defaults(func=cmd_route, text_matcher=text_matcher)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -68,8 +72,6 @@ def _default_path(args: argparse.Namespace, given: str | None) -> Path:
     if given:
         path = Path(given)
     else:
-        from config import load_settings
-
         config = getattr(args, "config", None)
         path = load_settings(Path(config) if config else None).dialplan.path
     if not path.exists():
@@ -150,13 +152,6 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return 0
 
 
-def text_matcher(dialplan: Dialplan) -> TextMatcher:
-    """The seam to the speech package, imported only when --text is used."""
-    from asr.intent import matcher_from_dialplan
-
-    return matcher_from_dialplan(dialplan).match
-
-
 def _parse_at(text: str | None) -> dt.datetime:
     if text is None:
         return dt.datetime.now(dt.UTC)
@@ -177,7 +172,10 @@ def cmd_route(args: argparse.Namespace) -> int:
     plan = _load(path)
     if plan is None:
         return 1
-    matcher = text_matcher(plan) if args.text else None
+    build_matcher = getattr(args, "text_matcher", None)
+    if args.text and build_matcher is None:
+        return _usage("--text: no speech matcher in this build of the command")
+    matcher = build_matcher(plan) if args.text else None
     try:
         run = dry_run(plan, args.dnis, at=at, digits=args.digits, text=args.text, matcher=matcher)
     except NoSuchLine as exc:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.errors import DomainError
+
 
 @dataclass(frozen=True, order=True)
 class DialplanIssue:
@@ -18,24 +20,25 @@ class DialplanIssue:
         return f"{self.file}:{self.line}:{self.col}: {self.message}"
 
 
-class DialplanError(Exception):
-    id = "dialplan-error"
+class DialplanError(DomainError):
+    error_id = "dialplan-error"
 
 
 class DialplanInvalid(DialplanError):
     """The YAML cannot be run; `.errors` lists every problem found, in file order."""
 
-    id = "dialplan-invalid"
+    error_id = "dialplan-invalid"
 
     def __init__(self, errors: list[DialplanIssue]) -> None:
         self.errors = sorted(errors)
-        super().__init__("\n".join(str(e) for e in self.errors) or "dialplan invalid")
+        super().__init__("\n".join(str(e) for e in self.errors) or "dialplan invalid",
+                         field=self.errors[0].file if self.errors else None)
 
 
 class NoSuchLine(DialplanError):
     """The dialled number (DNIS) is not a line of this dialplan."""
 
-    id = "no-such-line"
+    error_id = "no-such-line"
 
     def __init__(self, number: str) -> None:
         self.number = number
@@ -45,4 +48,4 @@ class NoSuchLine(DialplanError):
 class IllegalFlowEvent(DialplanError):
     """An event arrived that the call flow's current step does not accept."""
 
-    id = "illegal-call-flow-event"
+    error_id = "illegal-call-flow-event"

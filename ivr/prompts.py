@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.errors import DomainError
 from infra.logs import log_event
 
 log = logging.getLogger("ivr.prompts")
@@ -28,8 +29,10 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 MANIFEST = ".manifest.json"
 
 
-class PromptError(Exception):
+class PromptError(DomainError):
     """A prompt cannot be rendered; names the prompt id and the tool that failed."""
+
+    error_id = "prompt-render-failed"
 
 
 def file_stem(prompt_id: str) -> str:

@@ -23,9 +23,10 @@ from hotline_merge.decision import RoutingDecision
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
 from infra.logs import log_event
 from infra.metrics import Metrics
-from ivr.agi import AgiChannel, Handler
+from ivr.agi import AgiChannel, AgiRequest, Handler
+from ivr.channel_vars import ChannelVar, IvrAction
 from ivr.exceptions import AgiDeadChannel, AgiHangup
-from ivr.prompts import PromptLibrary
+from ivr.ports import DialplanPort, PromptPort, SpeechPort, TicketPort, TicketRefLike, VisitPort
 
 log = logging.getLogger("ivr.calls")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -79,11 +80,11 @@ class CallService:
     def __init__(
         self,
         *,
-        dialplan: Any,  # DialplanHolder: .current is swapped on reload
-        prompts: PromptLibrary,
-        tickets: Any,
-        visits: Any = None,
-        speech: Any = None,
+        dialplan: DialplanPort,
+        prompts: PromptPort,
+        tickets: TicketPort,
+        visits: VisitPort | None = None,
+        speech: SpeechPort | None = None,
         emergency_dial: str = "PJSIP/{number}@emergency",
         recording_dir: str = "/var/spool/asterisk/hotline-recordings",
         host_path: Callable[[str], Path] = Path,
@@ -211,7 +212,7 @@ class CallService:
     # ------------------------------------------------------------------ return visit (回访)
     async def handle_survey(self, agi: AgiChannel) -> None:
         """An answered return-visit call: read the summary, take 1 满意 / 2 基本满意 / 3 不满意."""
-        raw_id = await agi.get_variable("TICKET_ID")
+        raw_id = await agi.get_variable(ChannelVar.TICKET_ID)
         if not raw_id or not raw_id.isdigit() or self.visits is None:
             log_event(log, "survey call without a ticket", logging.WARNING, channel=agi.request.channel)
             return
@@ -236,7 +237,7 @@ class CallService:
         self.metrics.ivr_decisions.labels(route=d.action, queue=d.queue or "").inc()
         log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
                   action=d.action, queue=d.queue, department=d.department, route=d.route)
-        await agi.set_variable("IVR_ROUTE", d.route)
+        await agi.set_variable(ChannelVar.ROUTE, d.route)
         if d.action == "emergency":
             self.stats.emergencies += 1
             log_event(log, "emergency transfer", logging.WARNING, call=req.uniqueid, target=d.target)
@@ -246,20 +247,20 @@ class CallService:
             ref = await self._open_ticket(req, d)
             if ref is None:
                 return  # no ticket, no queueing by us: the dialplan's fallback queue takes the call
-            await agi.set_variable("TICKET_ID", ref.number)
-            if d.ticket_variable and d.ticket_variable != "TICKET_ID":
+            await agi.set_variable(ChannelVar.TICKET_ID, ref.number)
+            if d.ticket_variable and d.ticket_variable != ChannelVar.TICKET_ID:
                 await agi.set_variable(d.ticket_variable, ref.number)
-            await agi.set_variable("IVR_DEPARTMENT", d.department or "")
-            await agi.set_variable("IVR_QUEUE", d.queue or "")
-            await agi.set_variable("IVR_ACTION", "queue")
+            await agi.set_variable(ChannelVar.DEPARTMENT, d.department or "")
+            await agi.set_variable(ChannelVar.QUEUE, d.queue or "")
+            await agi.set_variable(ChannelVar.ACTION, IvrAction.QUEUE)
             self.stats.queued += 1
             return
         if d.action == "transfer":
             ref = await self._open_ticket(req, d)
             if ref is not None:
-                await agi.set_variable("TICKET_ID", ref.number)
-                await agi.set_variable(d.ticket_variable or "TICKET_ID", ref.number)
-            await agi.set_variable("IVR_DEPARTMENT", d.department or "")
+                await agi.set_variable(ChannelVar.TICKET_ID, ref.number)
+                await agi.set_variable(d.ticket_variable or ChannelVar.TICKET_ID, ref.number)
+            await agi.set_variable(ChannelVar.DEPARTMENT, d.department or "")
             self.stats.transferred += 1
             await self._dial(agi, d.target or "", d)
             return
@@ -273,12 +274,12 @@ class CallService:
                 await self._safe_ticket("not accepted", self.tickets.record_not_accepted(ref.id, matter=d.target))
         elif d.action == "selfservice":
             await self._selfservice(agi, d)
-        await agi.set_variable("IVR_ACTION", "done")
+        await agi.set_variable(ChannelVar.ACTION, IvrAction.DONE)
 
     async def _dial(self, agi: AgiChannel, dial: str, d: RoutingDecision) -> None:
-        await agi.set_variable("IVR_TARGET", d.target or "")
-        await agi.set_variable("IVR_DIAL", dial)
-        await agi.set_variable("IVR_ACTION", "dial")
+        await agi.set_variable(ChannelVar.TARGET, d.target or "")
+        await agi.set_variable(ChannelVar.DIAL, dial)
+        await agi.set_variable(ChannelVar.ACTION, IvrAction.DIAL)
 
     async def _selfservice(self, agi: AgiChannel, d: RoutingDecision) -> None:
         req = agi.request
@@ -304,10 +305,10 @@ class CallService:
             await self._safe_ticket(
                 "voicemail", self.tickets.attach_voicemail(ref.id, recording_path=str(self.host_path(pbx_path + ".wav")))
             )
-        await agi.set_variable("IVR_ACTION", "done")
+        await agi.set_variable(ChannelVar.ACTION, IvrAction.DONE)
 
     # ------------------------------------------------------------------ tickets
-    async def _open_ticket(self, req: Any, d: RoutingDecision) -> Any:
+    async def _open_ticket(self, req: AgiRequest, d: RoutingDecision) -> TicketRefLike | None:
         return await self._safe_ticket(
             "open",
             self.tickets.open_from_call(caller=req.callerid, line_number=d.line_number,

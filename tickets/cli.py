@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -18,7 +19,9 @@ def _settings(args: argparse.Namespace) -> object:
     return load_settings(Path(args.config) if getattr(args, "config", None) else None)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaitable[None]] | None = None) -> None:
+    """`upgrade` migrates a database URL to the newest schema: the composition root owns the
+    one Alembic environment for every package's tables and passes it in."""
     p = sub.add_parser("tickets", help="tickets: deadlines, migrations, export, reports")
     tsub = p.add_subparsers(dest="tickets_command", metavar="ACTION")
     tsub.required = True
@@ -35,8 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--json", action="store_true", help="machine-readable output")
     d.set_defaults(func=cmd_deadline)
 
-    u = tsub.add_parser("upgrade", help="migrate the configured database to the newest schema")
-    u.set_defaults(func=cmd_upgrade)
+    if upgrade is not None:
+        u = tsub.add_parser("upgrade", help="migrate the configured database to the newest schema")
+        u.set_defaults(func=cmd_upgrade, upgrade=upgrade)
 
     e = tsub.add_parser("export", help="export tickets as JSON lines (tickets/EXPORT.md)")
     e.add_argument("--from", dest="start", help="accepted at or after (ISO date/time)")
@@ -100,11 +104,9 @@ def cmd_deadline(args: argparse.Namespace) -> int:
 
 
 async def cmd_upgrade(args: argparse.Namespace) -> int:
-    from tickets.db import upgrade
-
     settings = _settings(args)
     settings.var_dir.mkdir(parents=True, exist_ok=True)  # type: ignore[attr-defined]
-    await upgrade(settings.database_url)  # type: ignore[attr-defined]
+    await args.upgrade(settings.database_url)  # type: ignore[attr-defined]
     print("database at head")
     return 0
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
+from infra.errors import DomainError
 
-class TicketError(Exception):
+
+class TicketError(DomainError):
     """Base of every tickets error. `error_id` is stable and safe to show; `field` names the input at fault."""
 
     error_id = "ticket-error"
-
-    def __init__(self, message: str, *, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 class NoSuchTicket(TicketError):

@@ -7,6 +7,7 @@ until commit. Read-modify-write under that lock cannot lose a concurrent update.
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -142,6 +143,37 @@ def add_event(
     )
 
 
+class _Unchanged(enum.Enum):
+    UNCHANGED = "unchanged"
+
+
+UNCHANGED = _Unchanged.UNCHANGED
+
+
+def record_event(
+    session: AsyncSession,
+    row: Ticket,
+    *,
+    at: datetime,
+    actor: str,
+    action: str,
+    note: str = "",
+    from_status: str | None | _Unchanged = UNCHANGED,
+) -> None:
+    """One line of `row`'s history, ending in the row's status now. `from_status` is the status
+    before the action (None for a new ticket); by default the action changed no status."""
+    add_event(
+        session,
+        ticket_id=row.id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=row.status if from_status is UNCHANGED else from_status,
+        to_status=row.status,
+        note=note,
+    )
+
+
 async def raise_supervision(
     session: AsyncSession, row: Ticket, *, reason: str, key: str, now: datetime, actor: str, note: str = ""
 ) -> bool:
@@ -155,16 +187,7 @@ async def raise_supervision(
     if result.rowcount != 1:
         return False
     row.supervision_count += 1
-    add_event(
-        session,
-        ticket_id=row.id,
-        at=now,
-        actor=actor,
-        action="supervise",
-        from_status=row.status,
-        to_status=row.status,
-        note=f"{reason}{': ' + note if note else ''}",
-    )
+    record_event(session, row, at=now, actor=actor, action="supervise", note=f"{reason}{': ' + note if note else ''}")
     return True
 
 

@@ -93,10 +93,8 @@ class ReturnVisitService:
                 visit.status = "unreachable"
                 visit.attempts -= 1
                 visit.next_attempt_at = None
-                repo.add_event(
-                    session, ticket_id=ticket.id, at=now, actor="system", action="visit_unreachable",
-                    from_status=ticket.status, to_status=ticket.status, note=f"{visit.attempts} calls unanswered",
-                )  # fmt: skip
+                repo.record_event(session, ticket, at=now, actor="system", action="visit_unreachable",
+                                  note=f"{visit.attempts} calls unanswered")
                 return None
             wait = retries[min(visit.attempts - 1, len(retries) - 1)]
             # If no survey result arrives before this time the attempt counts as unanswered.

@@ -141,16 +141,10 @@ class TicketService:
             )
             session.add(row)
             await session.flush()
-            repo.add_event(
-                session,
-                ticket_id=row.id,
-                at=now,
-                actor=actor,
-                action="create",
-                from_status=None,
-                to_status=row.status,
+            repo.record_event(
+                session, row, at=now, actor=actor, action="create", from_status=None,
                 note=f"channel {channel}" + (f", line {line_number}" if line_number else ""),
-            )
+            )  # fmt: skip
             await self._link_repeats(session, row, now=now, actor=actor, pub=pub)
             view = TicketView.of(row)
         pub.created.append(TicketCreatedEvent(view.id, view.number, channel, now))
@@ -172,16 +166,8 @@ class TicketService:
             root_id = other.repeat_of_id or other.id
             row.repeat_of_id = root_id
             count = await repo.bump_repeat(session, root_id)
-            repo.add_event(
-                session,
-                ticket_id=row.id,
-                at=now,
-                actor=actor,
-                action="link_repeat",
-                from_status=row.status,
-                to_status=row.status,
-                note=f"repeat of ticket {root_id} (report {count + 1})",
-            )
+            repo.record_event(session, row, at=now, actor=actor, action="link_repeat",
+                              note=f"repeat of ticket {root_id} (report {count + 1})")
             pub.linked.append(RepeatLinkedEvent(row.id, root_id, count))
             # count repeats + the original report
             if count + 1 >= self.policy.supervision.repeat_reports:
@@ -240,16 +226,7 @@ class TicketService:
         async with self.sessionmaker() as session, session.begin():
             row = await repo.lock(session, ticket_id)
             session.add(TicketRecording(ticket_id=row.id, kind=kind, path=path, created_at=now))
-            repo.add_event(
-                session,
-                ticket_id=row.id,
-                at=now,
-                actor=actor,
-                action=f"attach_{kind}",
-                from_status=row.status,
-                to_status=row.status,
-                note=path,
-            )
+            repo.record_event(session, row, at=now, actor=actor, action=f"attach_{kind}", note=path)
             row.updated_at = now
             await session.flush()
             return TicketView.of(row)
@@ -271,16 +248,8 @@ class TicketService:
             row = await repo.lock(session, ticket_id)
             outcome = apply(repo.to_state(row), action, now=now, policy=self.policy, calendar=self.calendar)
             repo.write_state(row, outcome.state, now)
-            repo.add_event(
-                session,
-                ticket_id=row.id,
-                at=now,
-                actor=actor,
-                action=outcome.action,
-                from_status=outcome.from_status.value,
-                to_status=outcome.state.status.value,
-                note=outcome.note,
-            )
+            repo.record_event(session, row, at=now, actor=actor, action=outcome.action,
+                              from_status=outcome.from_status.value, note=outcome.note)
             for reason in outcome.supervise:
                 key = f"{reason}:{outcome.state.return_count}:{outcome.state.redo_count}"
                 if await repo.raise_supervision(
@@ -338,10 +307,7 @@ class TicketService:
         now = self.now()
         async with self.sessionmaker() as session, session.begin():
             row = await repo.lock(session, ticket_id)
-            repo.add_event(
-                session, ticket_id=row.id, at=now, actor=actor, action="comment", from_status=row.status,
-                to_status=row.status, note=note,
-            )  # fmt: skip
+            repo.record_event(session, row, at=now, actor=actor, action="comment", note=note)
             row.updated_at = now
             return TicketView.of(row)
 
@@ -369,10 +335,7 @@ class TicketService:
             if "ticket_type" in changes and row.status == Status.ACCEPTED.value:
                 row.level = self.policy.level_for(row.ticket_type)
             if notes:
-                repo.add_event(
-                    session, ticket_id=row.id, at=now, actor=actor, action="update", from_status=row.status,
-                    to_status=row.status, note="; ".join(notes),
-                )  # fmt: skip
+                repo.record_event(session, row, at=now, actor=actor, action="update", note="; ".join(notes))
                 row.updated_at = now
                 if "text" in changes and row.repeat_of_id is None:
                     await self._link_repeats(session, row, now=now, actor=actor, pub=pub)

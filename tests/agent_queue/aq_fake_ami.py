@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import aq_wire as wire
 
-from agent_queue.ami import AmiFrameParser, AmiMessage
+from agent_queue.ami_framing import AmiFrameParser, AmiMessage
 
 
 class FakeAmi:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import aq_wire as wire
 import pytest
 
-from agent_queue.ami import AmiFrameParser, PendingAction, format_action, parse_frame, snapshot_from
+from agent_queue.ami_framing import AmiFrameParser, format_action, parse_frame
+from agent_queue.ami_protocol import PendingAction, snapshot_from
 from agent_queue.events import (
     AgentConnectedEvent,
     AmiResponse,

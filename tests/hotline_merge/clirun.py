@@ -1,9 +1,10 @@
-"""Run the hotline_merge commands the way `hotline` does, without needing every other package's CLI."""
+"""Run the hotline_merge commands the way `hotline` does (with the root's speech matcher for --text)."""
 
 from __future__ import annotations
 
 import argparse
 
+from hotline.cli import speech_text_matcher
 from hotline_merge.cli import register
 
 
@@ -12,7 +13,7 @@ def run_cli(argv: list[str]) -> int:
     parser.add_argument("--config")
     sub = parser.add_subparsers(dest="command")
     sub.required = True
-    register(sub)
+    register(sub, text_matcher=speech_text_matcher)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse reports usage errors by exiting 2

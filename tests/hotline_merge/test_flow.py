@@ -285,7 +285,7 @@ def test_shared_number_asks_which_service(wuwei: Dialplan) -> None:
 def test_unknown_number_is_a_domain_error(small: Dialplan) -> None:
     with pytest.raises(NoSuchLine) as info:
         CallFlow(small, "99999", NOON)
-    assert info.value.id == "no-such-line"
+    assert info.value.error_id == "no-such-line"
 
 
 def test_illegal_events_are_refused(small: Dialplan) -> None:

@@ -89,9 +89,9 @@ async def chromium() -> AsyncIterator[Any]:
 
 async def start_web_server(db_path: Path, **create_app_kwargs: Any) -> tuple[WebServer, Callable[[], Awaitable]]:
     """The real web app over a fresh database at `db_path`; returns it and its stop coroutine."""
+    from hotline.schema import upgrade
     from infra.db import make_engine, make_sessionmaker
     from tests.tickets.conftest import FakeClock, make_service
-    from tickets.db import upgrade
     from web.app import create_app
 
     url = f"sqlite+aiosqlite:///{db_path}"

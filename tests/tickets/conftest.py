@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from hotline.schema import upgrade
 from infra.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
-from tickets.db import upgrade
 from tickets.devpg import DevPostgres, pg_bindir
 from tickets.events import RecordingNotifier
 from tickets.policy import load_policy

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from hotline.schema import alembic_config, upgrade
 from tickets.cli import register
-from tickets.db import alembic_config, upgrade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_cli(*argv: str, config: str | None = None) -> int:
     parser = argparse.ArgumentParser(prog="hotline")
     parser.add_argument("--config")
-    register(parser.add_subparsers())
+    register(parser.add_subparsers(), upgrade=upgrade)
     args = parser.parse_args([*(["--config", config] if config else []), *argv])
     result = args.func(args)
     if inspect.iscoroutine(result):

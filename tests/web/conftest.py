@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from hotline.schema import upgrade
 from infra.db import make_engine
 from tests.tickets.conftest import FakeClock, make_service
-from tickets.db import upgrade
 from tickets.services import TicketService
 from tickets.tokens import Principal, StaticTokens
 from web.app import create_app

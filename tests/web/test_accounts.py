@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.store import AccountError, AccountStore
+from hotline.schema import upgrade
 from infra.db import make_engine, make_sessionmaker
-from tickets.db import upgrade
 from web.ratelimit import LoginLimiter
 
 ROOT = Path(__file__).resolve().parents[2]

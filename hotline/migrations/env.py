@@ -1,7 +1,8 @@
-"""Alembic environment for every package's tables (they share `infra.db.Base`).
+"""The one Alembic environment, for every package's tables (they share `infra.db.Base`).
 
-Run through `tickets.db.upgrade(url)` (or `hotline tickets upgrade`); the URL comes from the
-Alembic config's `sqlalchemy.url`, set by the caller, never from a file here.
+Run through `hotline.schema.upgrade(url)` (or `hotline tickets upgrade`); the URL comes from
+the Alembic config's `sqlalchemy.url`, set by the caller, never from a file here. Revisions
+live in each package's version location (see hotline/schema.py).
 """
 
 from __future__ import annotations
@@ -11,14 +12,10 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import tickets.models  # noqa: F401  (registers the tables)
-from infra.db import Base, make_engine
-
-try:  # the queue package adds its own tables (revision 0002_queue_stats)
-    import agent_queue.models  # noqa: F401
-except ImportError:
-    pass
 import accounts.models  # noqa: E402,F401  (users, web sessions: revision 0003_accounts)
+import agent_queue.models  # noqa: F401  (registers the tables)
+import tickets.models  # noqa: F401
+from infra.db import Base, make_engine
 
 target_metadata = Base.metadata
 
