@@ -169,6 +169,8 @@ class Engine:
             sessionmaker=make_sessionmaker(self.db_engine),
             policy=load_policy(self.settings.tickets.policy),
             calendar=load_calendar(self.settings.tickets.calendar_file),
+            # read at each dispatch, so a reloaded dialplan's departments count at once
+            departments=lambda: [d.name for d in self.dialplan.current.departments] if self.dialplan else None,
         )
 
     def _load_dialplan(self) -> None:

@@ -2,8 +2,8 @@
 
 Each package owns its tables and their revisions in its own version location
 (tickets/, agent_queue/, accounts/ migrations/versions); the revisions form one chain
-(0001_tickets <- 0002_queue_stats <- 0003_accounts), so a database has one head. Run programmatically on
-SQLite and PostgreSQL, no alembic.ini needed.
+(0001_tickets <- 0002_queue_stats <- 0003_ticket_co_departments <- 0004_accounts), so a database
+has one head. Run programmatically on SQLite and PostgreSQL, no alembic.ini needed.
 """
 
 from __future__ import annotations

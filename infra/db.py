@@ -16,6 +16,8 @@ class Base(DeclarativeBase):
 
 
 def make_engine(url: str, **kwargs: object) -> AsyncEngine:
+    # A failed statement's message must not carry the caller's number or complaint into a log.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
 

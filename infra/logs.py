@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import sys
 import time
 
-# Mobile numbers (11 digits starting 1[3-9]) and landlines with an area code (0xx-xxxxxxx).
-# Service numbers such as 12345 or 110 are short and stay readable.
-_MOBILE = re.compile(r"(?<!\d)(?:\+?86)?(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})-?(\d{3,4})(\d{4})(?!\d)")
+from infra.phone import mask_phones
 
-
-def mask_phone(text: str) -> str:
-    """`13812345678` -> `138****5678`; `0935-2253337` -> `0935****3337`."""
-    text = _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    return _LANDLINE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
+# Kept for callers of the old name; infra.phone holds the rules.
+mask_phone = mask_phones
 
 
 class MaskingFormatter(logging.Formatter):
@@ -35,7 +28,7 @@ class MaskingFormatter(logging.Formatter):
         line = " ".join(parts)
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
-        return mask_phone(line)
+        return mask_phones(line)
 
 
 class JsonMaskingFormatter(logging.Formatter):
@@ -48,7 +41,10 @@ class JsonMaskingFormatter(logging.Formatter):
         for key, value in (getattr(record, "fields", None) or {}).items():
             if key in line:
                 key = f"field_{key}"
-            line[key] = value if isinstance(value, int | float | bool) or value is None else mask_phone(str(value))
+            masked = mask_phone(str(value))
+            # numbers stay JSON numbers unless they look like a phone number (an int caller ID)
+            keep = (isinstance(value, int | float | bool) or value is None) and masked == str(value)
+            line[key] = value if keep else masked
         if record.exc_info:
             line["exc"] = mask_phone(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)

@@ -12,13 +12,16 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 from ivr.exceptions import (
     AgiCommandFailed,
     AgiDeadChannel,
+    AgiError,
     AgiHangup,
     AgiInvalidCommand,
     AgiProtocolError,
@@ -29,8 +32,20 @@ log = logging.getLogger("ivr.agi")
 
 MAX_LINE = 8192
 MAX_HEADERS = 200
+# Asterisk sends its whole header block at once; a peer that dribbles it holds a slot for nothing.
+HEADER_DEADLINE = 5.0
+# AGI results are C ints; anything wider is not Asterisk talking.
+_INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
+DTMF = "0123456789*#ABCD"
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _RESPONSE = re.compile(r"^(\d{3})(?:[ -](.*))?$")
 _RESULT = re.compile(r"^result=(-?\d*)(?:\s+\((.*?)\))?(?:\s+(.*))?$")
+
+
+class AgiHeaderTimeout(AgiProtocolError):
+    """The header block did not arrive within the deadline (a slow or idle peer)."""
+
+    error_id = "agi-header-timeout"
 
 
 @dataclass(frozen=True)
@@ -47,6 +62,9 @@ def parse_header_line(line: str) -> tuple[str, str]:
     key, sep, value = line.partition(":")
     if not sep or not key.startswith("agi_") or " " in key:
         raise AgiProtocolError(f"malformed AGI header line: {line[:80]!r}")
+    if _CONTROL.search(line):
+        # Asterisk never sends them; they would reach tickets (a NUL breaks PostgreSQL) and logs
+        raise AgiProtocolError(f"control character in AGI header {key}")
     return key[4:], value.strip()
 
 
@@ -70,6 +88,8 @@ def parse_response(line: str) -> AgiResponse:
     if not r or r.group(1) == "-":
         raise AgiProtocolError(f"malformed AGI result: {line[:80]!r}")
     value = r.group(1)
+    if value and not _INT_MIN <= int(value[:12]) <= _INT_MAX:
+        raise AgiProtocolError(f"AGI result out of range: {line[:80]!r}")
     # GET DATA answers `result= (timeout)` when nothing was keyed.
     return AgiResponse(code=200, result=int(value) if value else 0, value=value,
                        data=r.group(2) or "", extra=r.group(3) or "")
@@ -113,7 +133,9 @@ class AgiRequest:
             script=script.strip("/"),
             channel=headers["channel"],
             uniqueid=headers["uniqueid"],
-            callerid=clean(headers.get("callerid")),
+            # one canonical form (E.164-like) or "" for anonymous / withheld / non-numeric IDs;
+            # what Asterisk sent stays in `raw`
+            callerid=canonical_number(headers.get("callerid")) or "",
             calleridname=clean(headers.get("calleridname")),
             dnid=clean(headers.get("dnid")),
             extension=clean(headers.get("extension")),
@@ -122,6 +144,16 @@ class AgiRequest:
             params=params,
             raw=dict(headers),
         )
+
+
+def _digit(result: int, command: str) -> str | None:
+    """A DTMF result (the key's character code) as the key, None for 0; anything else is garbage."""
+    if result == 0:
+        return None
+    key = chr(result) if 0 < result < 0x110000 else ""
+    if key not in DTMF or not key:
+        raise AgiProtocolError(f"{command}: result={result} is not a DTMF key")
+    return key
 
 
 def _quote(arg: str) -> str:
@@ -166,9 +198,12 @@ class AgiChannel:
 
     # -- the commands the IVR uses -------------------------------------------------
     async def answer(self) -> None:
-        r = await self.command("ANSWER")
+        try:
+            r = await self.command("ANSWER")
+        except (AgiInvalidCommand, AgiUsageError) as exc:
+            raise AgiCommandFailed(f"ANSWER refused: {exc}") from exc
         if r.result != 0:
-            raise AgiCommandFailed("ANSWER failed")
+            raise AgiCommandFailed(f"ANSWER failed (result={r.result})")
 
     async def set_variable(self, name: str, value: str) -> None:
         await self.command(f"SET VARIABLE {name} {_quote(value)}")
@@ -184,7 +219,7 @@ class AgiChannel:
             # -1 is a hangup or an unplayable file; either way this session is over, and a caller
             # still on the line falls back to the dialplan's queue because no decision was set.
             raise AgiHangup(f"STREAM FILE {path} returned -1")
-        return chr(r.result) if r.result > 0 else None
+        return _digit(r.result, "STREAM FILE")
 
     async def get_data(self, path: str, timeout_ms: int, max_digits: int) -> tuple[str, bool]:
         """Play a prompt and collect digits; returns (digits, timed_out)."""
@@ -197,7 +232,7 @@ class AgiChannel:
         r = await self.command(f"WAIT FOR DIGIT {timeout_ms}", timeout=timeout_ms / 1000 + 10)
         if r.result < 0:
             raise AgiHangup("WAIT FOR DIGIT returned -1")
-        return chr(r.result) if r.result > 0 else None
+        return _digit(r.result, "WAIT FOR DIGIT")
 
     async def exec(self, application: str, args: str = "", *, timeout: float | None = None) -> int:
         r = await self.command(f"EXEC {application} {_quote(args)}", timeout=timeout or 3600)
@@ -242,17 +277,26 @@ async def _skip_usage(reader: asyncio.StreamReader, timeout: float) -> None:
             return
 
 
-async def read_request(reader: asyncio.StreamReader, timeout: float = 10.0) -> AgiRequest:
-    """Read the header block; EOF, garbage or an endless block is a protocol error, not a spin."""
+async def read_request(reader: asyncio.StreamReader, timeout: float = 10.0,
+                       deadline: float = HEADER_DEADLINE) -> AgiRequest:
+    """Read the header block; EOF, garbage or an endless block is a protocol error, not a spin.
+
+    `timeout` bounds each line, `deadline` the whole block: one valid line every few seconds
+    must not hold a session open for minutes."""
     headers: dict[str, str] = {}
-    while True:
-        line = await _read_line(reader, timeout)
-        if line == "":
-            break
-        if len(headers) >= MAX_HEADERS:
-            raise AgiProtocolError(f"more than {MAX_HEADERS} AGI header lines")
-        key, value = parse_header_line(line)
-        headers[key] = value
+    try:
+        async with asyncio.timeout(deadline):
+            while True:
+                line = await _read_line(reader, timeout)
+                if line == "":
+                    break
+                if len(headers) >= MAX_HEADERS:
+                    raise AgiProtocolError(f"more than {MAX_HEADERS} AGI header lines")
+                key, value = parse_header_line(line)
+                headers[key] = value
+    except TimeoutError as exc:
+        raise AgiHeaderTimeout(f"AGI header block not complete within {deadline:g} s "
+                               f"({len(headers)} lines read)") from exc
     return AgiRequest.from_headers(headers)
 
 
@@ -262,21 +306,32 @@ Handler = Callable[[AgiChannel], Awaitable[None]]
 class FastAgiServer:
     """asyncio FastAGI server: routes `agi://host:port/<script>` to a handler per script.
 
-    Over `max_calls` sessions, new ones are closed at once: the dialplan sees AGISTATUS
-    FAILURE and sends the caller to the fallback queue, which beats a slow answer.
+    A session is first a *pending* connection (reading its header block, bounded by
+    `header_deadline`), then a *live call*. The two are counted apart: at most `max_pending`
+    connections may be reading headers (when full, the oldest is dropped, since a real Asterisk
+    sends its block in one go), so slow or idle peers never take one of the `max_calls` slots.
+    Over `max_calls` live calls, new ones are closed at once: the dialplan sees AGISTATUS FAILURE
+    and sends the caller to the fallback queue, which beats a slow answer.
     """
 
     def __init__(self, handlers: dict[str, Handler], *, max_calls: int = 1000,
-                 command_timeout: float = 30.0) -> None:
+                 command_timeout: float = 30.0, header_deadline: float = HEADER_DEADLINE,
+                 max_pending: int | None = None) -> None:
         self.handlers = handlers
         self.max_calls = max_calls
         self.command_timeout = command_timeout
-        self.active = 0
+        self.header_deadline = header_deadline
+        self.max_pending = max_pending or max_calls
+        self.active = 0  # live calls (header block read, handler running)
+        self.pending = 0  # connections still reading their header block
         self.served = 0
-        self.shed = 0
+        self.shed = 0  # live calls refused over max_calls
+        self.dropped = 0  # pending connections dropped: too slow, idle, or pushed out by newer ones
         self.failed = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._pending: dict[asyncio.Task, asyncio.StreamWriter] = {}
+        self._last_reject_log = -1e9
 
     async def start(self, host: str, port: int) -> None:
         self._server = await asyncio.start_server(self._on_connect, host, port, limit=MAX_LINE)
@@ -295,13 +350,16 @@ class FastAgiServer:
         if task:
             self._tasks.add(task)
         try:
+            request = await self._read_headers(reader, writer, task)
+            if request is None:
+                return
             if self.active >= self.max_calls:
                 self.shed += 1
                 log_event(log, "agi session shed", logging.WARNING, active=self.active, limit=self.max_calls)
                 return
             self.active += 1
             try:
-                await self._serve(reader, writer)
+                await self._serve(request, reader, writer)
             finally:
                 self.active -= 1
         except asyncio.CancelledError:
@@ -315,13 +373,44 @@ class FastAgiServer:
             if task:
                 self._tasks.discard(task)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _read_headers(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                            task: asyncio.Task | None) -> AgiRequest | None:
+        if len(self._pending) >= self.max_pending:
+            # the oldest pending peer has had the longest to send a few hundred bytes
+            oldest = next(iter(self._pending))
+            self._pending.pop(oldest).transport.abort()
+            self.dropped += 1
+        if task:
+            self._pending[task] = writer
+        self.pending += 1
         try:
-            request = await read_request(reader)
-        except (AgiProtocolError, AgiHangup) as exc:
+            return await read_request(reader, deadline=self.header_deadline)
+        except AgiProtocolError as exc:
+            self.dropped += isinstance(exc, AgiHeaderTimeout)
             self.failed += 1
-            log_event(log, "agi request rejected", logging.WARNING, reason=str(exc))
-            return
+            self._rejected(str(exc))
+            return None
+        except (AgiHangup, ConnectionError) as exc:
+            self.failed += 1
+            self._rejected(str(exc) or type(exc).__name__)
+            return None
+        finally:
+            self.pending -= 1
+            if task:
+                self._pending.pop(task, None)
+
+    def _rejected(self, reason: str) -> None:
+        """One warning per 10 s with the running counts: a flood must not flood the log too."""
+        now = time.monotonic()
+        if now - self._last_reject_log >= 10.0:
+            self._last_reject_log = now
+            log_event(log, "agi request rejected", logging.WARNING, reason=reason, failed=self.failed,
+                      dropped=self.dropped, pending=self.pending)
+        else:
+            log_event(log, "agi request rejected", logging.DEBUG, reason=reason)
+
+    async def _serve(self, request: AgiRequest, reader: asyncio.StreamReader,
+                     writer: asyncio.StreamWriter) -> None:
         handler = self.handlers.get(request.script)
         if handler is None:
             self.failed += 1
@@ -334,9 +423,11 @@ class FastAgiServer:
         except (AgiHangup, AgiDeadChannel):
             self.served += 1
             log_event(log, "caller hung up", channel=request.channel, script=request.script)
-        except AgiProtocolError as exc:
+        except AgiError as exc:
+            # odd answers from the peer (510 to ANSWER, results no Asterisk sends): a warning, not a traceback
             self.failed += 1
-            log_event(log, "agi protocol error", logging.WARNING, channel=request.channel, reason=str(exc))
+            log_event(log, "agi session ended on a protocol error", logging.WARNING, channel=request.channel,
+                      error=type(exc).__name__, reason=str(exc))
         except Exception:
             self.failed += 1
             log.exception("agi handler failed (caller goes to the fallback queue)",

@@ -128,11 +128,13 @@ class CallService:
 
     async def _run_flow(self, agi: AgiChannel, flow: CallFlow, dnis: str) -> str:
         req = agi.request
-        await agi.answer()
         step: Any = flow.start()
-        stage = "start"
+        stage = "answer"
         typeahead = TypeAhead()
         try:
+            # inside the try: a caller who hangs up while we answer still gets an abandoned ticket
+            await agi.answer()
+            stage = "start"
             while not isinstance(step, Finish):
                 stage = step.prompt_id
                 if isinstance(step, Play):

@@ -10,6 +10,7 @@ import fcntl
 import os
 import shutil
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from config import Settings, load_settings
 from tests.support.ami_watch import AmiWatch
 from tests.support.models import korean_model_path
 from tests.support.sipp import Sipp
+from tickets.devpg import DevPostgres, pg_bindir
 
 # Browser fixtures (chromium, web_server, sign_in, screenshot) for every test directory.
 pytest_plugins = ["tests.support.browser"]
@@ -30,6 +32,52 @@ def _free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+_LOG_SCAN = pytest.StashKey[tuple]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Write every log record of the session, through the formatter the engine's own log uses,
+    to one file; pytest_sessionfinish scans it for phone numbers (tests/support/logscan.py)."""
+    import logging
+    import tempfile
+
+    from infra.logs import setup_logging
+
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    setup_logging("INFO")  # whatever formatter production installs, not a copy of it
+    formatter = root.handlers[0].formatter
+    root.handlers[:] = saved
+    path = Path(tempfile.mkdtemp(prefix="hotline-logscan-")) / "session.log"
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(formatter)
+    handler.setLevel(logging.INFO)
+    root.addHandler(handler)
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    config.stash[_LOG_SCAN] = (path, handler)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    from tests.support.logscan import unmasked_numbers
+
+    path, handler = session.config.stash.get(_LOG_SCAN, (None, None))
+    if path is None:
+        return
+    handler.close()
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    leaks = [(n, line) for n, line in enumerate(lines, 1) if unmasked_numbers(line)]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"log scan: {len(lines)} log lines of this session, {len(leaks)} with an unmasked "
+                            f"phone-like number ({path})")
+        for n, line in leaks[:20]:
+            reporter.write_line(f"  {path.name}:{n}: {line[:200]}", red=True)
+    if leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    else:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ANN001
@@ -126,3 +174,17 @@ async def ami_watch(pbx: Settings):
 @pytest.fixture(scope="session")
 def sipp(tmp_path_factory: pytest.TempPathFactory, pbx: Settings) -> Sipp:
     return Sipp(tmp_path_factory.mktemp("sipp"), pbx_port=pbx.pbx.sip_port)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[DevPostgres]:
+    bindir = pg_bindir()
+    if bindir is None:
+        pytest.skip(
+            "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's postgresql to run these"
+        )
+    server = DevPostgres(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,4 +1,4 @@
-"""`hotline tickets ...` commands: deadline, upgrade, export, report, sweep, token."""
+"""`hotline tickets ...` commands: deadline, upgrade, export, report, sweep, token, revoke."""
 
 from __future__ import annotations
 
@@ -61,7 +61,14 @@ def register(sub: argparse._SubParsersAction, *, upgrade: Callable[[str], Awaita
     t.add_argument("--name", required=True)
     t.add_argument("--role", required=True, choices=["agent", "department", "supervisor", "admin"])
     t.add_argument("--department", help="required for role department")
+    t.add_argument("--days", type=int, default=90, help="valid for this many days (0: until revoked; default 90)")
     t.set_defaults(func=cmd_token)
+
+    v = tsub.add_parser("revoke", help="revoke an API token (or every token of a name) at once")
+    who = v.add_mutually_exclusive_group(required=True)
+    who.add_argument("--name", help="every token issued under this name")
+    who.add_argument("--token", help="this token")
+    v.set_defaults(func=cmd_revoke)
 
 
 def _err(msg: str) -> int:
@@ -201,7 +208,7 @@ async def cmd_token(args: argparse.Namespace) -> int:
     engine = make_engine(_settings(args).database_url)  # type: ignore[attr-defined]
     try:
         token = await TokenStore(make_sessionmaker(engine)).issue(
-            name=args.name, role=args.role, department=args.department, now=system_clock()
+            name=args.name, role=args.role, department=args.department, now=system_clock(), days=args.days
         )
     except TicketError as exc:
         return _err(str(exc))
@@ -209,3 +216,20 @@ async def cmd_token(args: argparse.Namespace) -> int:
         await engine.dispose()
     print(token)
     return 0
+
+
+async def cmd_revoke(args: argparse.Namespace) -> int:
+    from infra.db import make_engine, make_sessionmaker
+    from tickets.services import system_clock
+    from tickets.tokens import TokenStore
+
+    engine = make_engine(_settings(args).database_url)  # type: ignore[attr-defined]
+    try:
+        count = await TokenStore(make_sessionmaker(engine)).revoke(token=args.token, name=args.name,
+                                                                   now=system_clock())
+    except TicketError as exc:
+        return _err(str(exc))
+    finally:
+        await engine.dispose()
+    print(f"revoked {count} token(s)")
+    return 0 if count else 1

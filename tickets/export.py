@@ -10,7 +10,7 @@ from typing import TextIO
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from infra.logs import mask_phone
+from infra.phone import mask_phones
 from tickets.models import Supervision, Ticket, TicketEvent
 from tickets.views import iso
 
@@ -26,7 +26,7 @@ def ticket_record(
     repeat_of: str | None,
     mask: bool,
 ) -> dict[str, object]:
-    m = mask_phone if mask else (lambda s: s)
+    m = mask_phones if mask else (lambda s: s)
     return {
         "schema": SCHEMA,
         "number": t.number,
@@ -34,14 +34,14 @@ def ticket_record(
         "caller": m(t.caller),
         "line": t.line_number,
         "type": t.ticket_type,
-        "category": t.category,
+        "category": m(t.category),
         "title": m(t.title),
         "text": m(t.text),
         "status": t.status,
         "policy": t.policy,
         "level": t.level,
-        "lead_department": t.lead_department,
-        "co_departments": list(t.co_departments or ()),
+        "lead_department": None if t.lead_department is None else m(t.lead_department),
+        "co_departments": [m(d) for d in t.co_departments or ()],
         "accepted_at": iso(t.accepted_at),
         "dispatched_at": iso(t.dispatched_at),
         "signed_at": iso(t.signed_at),
@@ -66,7 +66,7 @@ def ticket_record(
         "history": [
             {
                 "at": iso(e.at),
-                "actor": e.actor,
+                "actor": m(e.actor),
                 "action": e.action,
                 "from": e.from_status,
                 "to": e.to_status,

@@ -60,6 +60,16 @@ class Ticket(Base):
     __table_args__ = (Index("ix_tickets_caller_accepted", "caller", "accepted_at"),)
 
 
+class TicketCoDepartment(Base):
+    """One row per co-handling department of a ticket, so a department finds its tickets with an
+    indexed equality on any database (`co_departments` keeps the ordered list for display)."""
+
+    __tablename__ = "ticket_co_departments"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    department: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
 class TicketEvent(Base):
     """The audit trail: one row per transition or edit (who, when, from, to, note)."""
 
@@ -137,3 +147,5 @@ class ApiToken(Base):
     role: Mapped[str] = mapped_column(String(16))
     department: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime)  # None: never (issued with --days 0)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime)

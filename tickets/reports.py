@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from infra.phone import mask_phones
 from tickets.models import Ticket
 from tickets.state import Status
 
@@ -77,8 +78,17 @@ class Report:
     hot_categories: list[tuple[str, int]] = field(default_factory=list)
     hot_terms: list[tuple[str, int]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+    def as_dict(self, *, mask: bool = True) -> dict[str, object]:
+        """JSON-ready. Reports go to supervisors: every free text (categories, hot terms, department
+        names) has its phone-like sequences masked unless `mask=False`."""
+        data = asdict(self)
+        if mask:
+            data["by_type"] = {mask_phones(k): v for k, v in self.by_type.items()}
+            data["hot_categories"] = [(mask_phones(c), n) for c, n in self.hot_categories]
+            data["hot_terms"] = [(mask_phones(t), n) for t, n in self.hot_terms]
+            for row in data["ranking"]:
+                row["department"] = mask_phones(row["department"])
+        return data
 
 
 async def _answer_rate(source: AnswerRate | None, start: datetime, end: datetime) -> float | None:

@@ -8,17 +8,24 @@ until commit. Read-modify-write under that lock cannot lose a concurrent update.
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import String, cast, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tickets.exceptions import NoSuchTicket
-from tickets.models import ReturnVisit, Supervision, Ticket, TicketCounter, TicketEvent, TicketRecording
+from tickets.models import (
+    ReturnVisit,
+    Supervision,
+    Ticket,
+    TicketCoDepartment,
+    TicketCounter,
+    TicketEvent,
+    TicketRecording,
+)
 from tickets.state import Closure, Satisfaction, Status, TicketState
 
 
@@ -117,6 +124,21 @@ def write_state(row: Ticket, state: TicketState, now: datetime) -> None:
     row.closure = state.closure.value if state.closure else None
     row.satisfaction = state.satisfaction.value if state.satisfaction else None
     row.updated_at = now
+
+
+async def sync_co_departments(session: AsyncSession, row: Ticket) -> None:
+    """Make `ticket_co_departments` hold exactly the row's co-handling departments."""
+    wanted = list(dict.fromkeys(row.co_departments or ()))
+    stmt = select(TicketCoDepartment.department).where(TicketCoDepartment.ticket_id == row.id)
+    have = set((await session.execute(stmt)).scalars())
+    gone = have - set(wanted)
+    if gone:
+        await session.execute(
+            delete(TicketCoDepartment).where(
+                TicketCoDepartment.ticket_id == row.id, TicketCoDepartment.department.in_(gone)
+            )
+        )
+    session.add_all(TicketCoDepartment(ticket_id=row.id, department=d) for d in wanted if d not in have)
 
 
 def add_event(
@@ -245,11 +267,8 @@ class TicketFilter:
 
 
 def _department_clause(department: str) -> object:
-    # co_departments is a JSON list serialised with json.dumps, so match its encoded element.
-    return or_(
-        Ticket.lead_department == department,
-        cast(Ticket.co_departments, String).like(f"%{json.dumps(department)}%"),
-    )
+    co = select(TicketCoDepartment.ticket_id).where(TicketCoDepartment.department == department)
+    return or_(Ticket.lead_department == department, Ticket.id.in_(co))
 
 
 async def search(session: AsyncSession, f: TicketFilter) -> Sequence[Ticket]:

@@ -8,13 +8,15 @@ raises before anything is written and the transaction rolls back.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 from tickets import repository as repo
 from tickets.calendar import WorkCalendar
 from tickets.deadlines import CST, dispatch_due, to_local
@@ -35,6 +37,7 @@ from tickets.state import (
     Abandon,
     Action,
     CloseDirect,
+    Dispatch,
     NotAccept,
     Status,
     apply,
@@ -48,6 +51,18 @@ CHANNELS = ("phone", "web", "app", "sms", "wechat", "email", "letter", "fax")
 EDITABLE = ("ticket_type", "category", "title", "text")
 # Seeds: 12345 does not guess the type from an IVR route; the agent corrects it on the desktop.
 DEFAULT_TYPE = "咨询"
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _storable(**fields: str) -> None:
+    """Text the database can hold on every backend: PostgreSQL refuses NUL in text columns."""
+    for name, value in fields.items():
+        m = _CONTROL.search(value or "")
+        if m:
+            raise InvalidInput(f"{name}: control character U+{ord(m.group()):04X} at position {m.start()}",
+                               field=name)
 
 
 def system_clock() -> datetime:
@@ -71,8 +86,12 @@ class TicketService:
         calendar: WorkCalendar,
         clock: Callable[[], datetime] = system_clock,
         notifier: Notifier | None = None,
+        departments: Callable[[], Collection[str] | None] | None = None,
     ) -> None:
+        """`departments` answers the departments a ticket may be dispatched to (the running
+        dialplan's); None or an empty answer leaves dispatch unchecked."""
         self.sessionmaker = sessionmaker
+        self._departments = departments
         self.policy = policy
         self.calendar = calendar
         self._clock = clock
@@ -102,6 +121,8 @@ class TicketService:
             raise InvalidInput(f"channel: {channel!r} is not one of {list(CHANNELS)}", field="channel")
         if ticket_type not in TICKET_TYPES:
             raise InvalidInput(f"type: {ticket_type!r} is not one of {list(TICKET_TYPES)}", field="type")
+        _storable(text=text, title=title, category=category, line_number=line_number, call_id=call_id,
+                  route=route, department_hint=department_hint)
         now = self.now()
         pub = _Published([], [], [], [])
         async with self.sessionmaker() as session, session.begin():
@@ -114,7 +135,8 @@ class TicketService:
             row = Ticket(
                 number=number,
                 channel=channel,
-                caller=caller.strip(),
+                # one form per citizen, so repeats and call-backs match; withheld IDs are no number
+                caller=canonical_number(caller) or "",
                 line_number=line_number,
                 call_id=call_id,
                 route=route,
@@ -241,13 +263,29 @@ class TicketService:
 
     # ------------------------------------------------------------------ workflow
 
+    def _check_departments(self, action: Dispatch) -> None:
+        """A dispatch to a department nobody answers for strands the ticket: refuse it."""
+        known = set(self._departments() or ()) if self._departments else set()
+        if not known:
+            return
+        if action.department.strip() not in known:
+            raise InvalidInput(f"department: {action.department!r} is not a department of the dialplan",
+                               field="department")
+        for i, co in enumerate(action.co_departments):
+            if co.strip() not in known:
+                raise InvalidInput(f"co_departments.{i}: {co!r} is not a department of the dialplan",
+                                   field=f"co_departments.{i}")
+
     async def act(self, ticket_id: int, action: Action, *, actor: str) -> TicketView:
+        if isinstance(action, Dispatch):
+            self._check_departments(action)
         now = self.now()
         pub = _Published([], [], [], [])
         async with self.sessionmaker() as session, session.begin():
             row = await repo.lock(session, ticket_id)
             outcome = apply(repo.to_state(row), action, now=now, policy=self.policy, calendar=self.calendar)
             repo.write_state(row, outcome.state, now)
+            await repo.sync_co_departments(session, row)
             repo.record_event(session, row, at=now, actor=actor, action=outcome.action,
                               from_status=outcome.from_status.value, note=outcome.note)
             for reason in outcome.supervise:
@@ -304,6 +342,7 @@ class TicketService:
         note = (note or "").strip()
         if not note:
             raise InvalidInput("note: must not be empty", field="note")
+        _storable(note=note)
         now = self.now()
         async with self.sessionmaker() as session, session.begin():
             row = await repo.lock(session, ticket_id)
@@ -320,6 +359,7 @@ class TicketService:
             raise InvalidInput(
                 f"type: {changes['ticket_type']!r} is not one of {list(TICKET_TYPES)}", field="type"
             )
+        _storable(**{("type" if k == "ticket_type" else k): str(v) for k, v in changes.items()})
         now = self.now()
         pub = _Published([], [], [], [])
         async with self.sessionmaker() as session, session.begin():

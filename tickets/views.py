@@ -5,13 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from infra.logs import mask_phone
+from infra.phone import mask_phones
 from tickets.deadlines import CST
 from tickets.models import Supervision, Ticket, TicketEvent, TicketRecording
 
 
 def iso(value: datetime | None) -> str | None:
     return None if value is None else value.replace(tzinfo=CST).isoformat()
+
+
+def _m(mask: bool):  # noqa: ANN202
+    """Every free-text field goes through this: a number can hide in any of them."""
+    return mask_phones if mask else (lambda s: s)
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,11 @@ class EventView:
     def as_dict(self, *, mask: bool = True) -> dict[str, object]:
         return {
             "at": iso(self.at),
-            "actor": self.actor,
+            "actor": _m(mask)(self.actor),
             "action": self.action,
             "from": self.from_status,
             "to": self.to_status,
-            "note": mask_phone(self.note) if mask else self.note,
+            "note": _m(mask)(self.note),
         }
 
 
@@ -140,8 +145,9 @@ class TicketView:
         )
 
     def as_dict(self, *, mask: bool = True) -> dict[str, object]:
-        """JSON-ready; `mask=True` hides the caller's number (and numbers inside free text)."""
-        m = mask_phone if mask else (lambda s: s)
+        """JSON-ready; `mask=True` hides the caller's number and every phone-like sequence in any
+        free-text field. `line_number` is the public hotline number dialled, not the citizen's."""
+        m = _m(mask)
         return {
             "id": self.id,
             "number": self.number,
@@ -150,14 +156,14 @@ class TicketView:
             "caller": m(self.caller),
             "line_number": self.line_number,
             "type": self.ticket_type,
-            "category": self.category,
+            "category": m(self.category),
             "level": self.level,
             "title": m(self.title),
             "text": m(self.text),
             "policy": self.policy,
-            "lead_department": self.lead_department,
-            "co_departments": list(self.co_departments),
-            "department_hint": self.department_hint,
+            "lead_department": None if self.lead_department is None else m(self.lead_department),
+            "co_departments": [m(d) for d in self.co_departments],
+            "department_hint": m(self.department_hint),
             "accepted_at": iso(self.accepted_at),
             "dispatched_at": iso(self.dispatched_at),
             "signed_at": iso(self.signed_at),
@@ -179,7 +185,7 @@ class TicketView:
             "repeat_of_id": self.repeat_of_id,
             "repeat_count": self.repeat_count,
             "supervisions": list(self.supervisions),
-            "recordings": list(self.recordings),
+            "recordings": [m(r) for r in self.recordings],
             "version": self.version,
             "history": [e.as_dict(mask=mask) for e in self.history],
         }

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import DBAPIError
 
 from accounts.store import AccountStore
 from infra.errors import DomainError
+from infra.phone import canonical_number
 from tickets.deadlines import to_local
+from tickets.exceptions import NoSuchTicket
 from tickets.reports import AnswerRate, build_report, month_bounds
 from tickets.repository import TicketFilter
 from tickets.services import TicketService
@@ -39,7 +44,18 @@ from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, 
 from web.metrics import METRICS, MetricsSource, metrics
 from web.openapi import build_openapi
 
+log = logging.getLogger("web.app")
+
 TICKETS = web.AppKey("tickets", TicketService)
+MAX_BODY = 256 * 1024
+MAX_JSON_DEPTH = 32
+MAX_QUERY_VALUE = 200
+# ticket ids are ASCII digits only ('²', '①', '١' are not ids) and fit the INTEGER column on
+# every database (PostgreSQL's is 32-bit)
+_TICKET_ID = re.compile(r"[0-9]{1,10}")
+MAX_TICKET_ID = 2**31 - 1
+# C0 controls other than tab/newline/CR (NUL above all: PostgreSQL text cannot hold it)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 ANSWER_RATE = web.AppKey("answer_rate", object)
 B = TypeVar("B", bound=BaseModel)
 
@@ -88,6 +104,7 @@ STATUS_FOR = {
     "agi-invalid-command": 502,
     "agi-usage": 502,
     "agi-protocol": 502,
+    "agi-header-timeout": 502,
     "agi-command-failed": 502,
     "prompt-render-failed": 500,
     # config and the composition root
@@ -103,6 +120,13 @@ DEPARTMENT_SIDE = ("department", "supervisor", "admin")
 async def errors_middleware(
     request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
 ) -> web.StreamResponse:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        # answer at once: do not wait for (or read) a body we will refuse anyway
+        return error(413, "body-too-large", f"body: {request.content_length} bytes, at most {MAX_BODY}",
+                     errors=[{"field": "Content-Length", "message": f"at most {MAX_BODY} bytes"}])
+    bad = _bad_query(request)
+    if bad:
+        return error(422, "invalid-input", "invalid query parameters", errors=bad)
     try:
         return await handler(request)
     except DomainError as exc:
@@ -110,18 +134,69 @@ async def errors_middleware(
         if exc.field:
             body["errors"] = [{"field": exc.field, "message": exc.message}]
         return error(STATUS_FOR.get(exc.error_id, 500), exc.error_id, exc.message, **body)
+    except DBAPIError as exc:
+        # Input the checks above let through and the database refused. The engine hides SQL
+        # parameters (infra.db), so this line names the statement's error, never the caller's data.
+        log.warning("database refused a request", extra={"fields": {
+            "path": request.path, "error": type(exc.orig).__name__ if exc.orig else type(exc).__name__}})
+        if isinstance(exc.orig, Exception) and _is_data_error(exc):
+            return error(422, "invalid-input", "the database refused a value",
+                         errors=[{"field": "body", "message": "a value is out of range or not storable"}])
+        raise
+
+
+def _is_data_error(exc: DBAPIError) -> bool:
+    from sqlalchemy.exc import DataError
+
+    return isinstance(exc, DataError)
+
+
+def _bad_query(request: web.Request) -> list[dict[str, str]]:
+    errors = []
+    for name, value in request.query.items():
+        if _CONTROL.search(value) or _CONTROL.search(name):
+            errors.append({"field": name, "message": "control characters are not allowed"})
+        elif len(value) > MAX_QUERY_VALUE:
+            errors.append({"field": name, "message": f"at most {MAX_QUERY_VALUE} characters"})
+    return errors
+
+
+def _invalid_json(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(
+        text=json.dumps({"error": "invalid-json", "message": f"body: {message}",
+                         "errors": [{"field": "body", "message": message}]}, ensure_ascii=False),
+        content_type="application/json",
+    )
+
+
+def _depth(value: object, limit: int) -> bool:
+    """True when value nests deeper than limit (iterative: a hostile body cannot blow the stack)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+    return False
 
 
 async def body(request: web.Request, model: type[B]) -> B:
-    """Parse and validate a JSON body; 422 lists every bad field by name."""
+    """Parse and validate a JSON body; 400 for what is not JSON, 422 lists every bad field by name."""
     raw = await request.read()
     try:
-        data = json.loads(raw) if raw.strip() else {}
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _invalid_json(f"not UTF-8 (byte {exc.start})") from exc
+    try:
+        data = json.loads(text) if text.strip() else {}
     except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid-json", "message": f"body: not JSON ({exc})"}),
-            content_type="application/json",
-        ) from exc
+        raise _invalid_json(f"not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise _invalid_json(f"nested deeper than {MAX_JSON_DEPTH} levels") from exc
+    if _depth(data, MAX_JSON_DEPTH):
+        raise _invalid_json(f"nested deeper than {MAX_JSON_DEPTH} levels")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -145,11 +220,20 @@ def _dumps(obj: object) -> str:
     return json.dumps(obj, ensure_ascii=False)
 
 
+def _not_found(raw: object) -> web.HTTPNotFound:
+    """One shape for a missing ticket and another department's: the answer leaks no existence."""
+    return web.HTTPNotFound(
+        text=json.dumps({"error": "no-such-ticket", "message": f"ticket {raw}: no such ticket",
+                         "errors": [{"field": "ticket_id", "message": f"ticket {raw}: no such ticket"}]},
+                        ensure_ascii=False),
+        content_type="application/json",
+    )
+
+
 def _ticket_id(request: web.Request) -> int:
     raw = request.match_info["ticket_id"]
-    if not raw.isdigit():
-        raise web.HTTPNotFound(text=json.dumps({"error": "no-such-ticket", "message": f"ticket {raw!r}"}),
-                               content_type="application/json")  # fmt: skip
+    if not _TICKET_ID.fullmatch(raw) or int(raw) > MAX_TICKET_ID:
+        raise _not_found(json.dumps(raw, ensure_ascii=False)[:40])
     return int(raw)
 
 
@@ -161,12 +245,13 @@ def _visible(p: Principal, view: TicketView) -> bool:
 
 async def _load(request: web.Request) -> TicketView:
     """The ticket, or 404 when it does not exist or is not this department's (no existence leak)."""
-    view = await request.app[TICKETS].get(_ticket_id(request))
+    ticket_id = _ticket_id(request)
+    try:
+        view = await request.app[TICKETS].get(ticket_id)
+    except NoSuchTicket as exc:
+        raise _not_found(ticket_id) from exc
     if not _visible(principal(request), view):
-        raise web.HTTPNotFound(
-            text=json.dumps({"error": "no-such-ticket", "message": f"ticket {view.id}: no such ticket"}),
-            content_type="application/json",
-        )
+        raise _not_found(ticket_id)
     return view
 
 
@@ -183,20 +268,28 @@ async def list_tickets(request: web.Request) -> web.Response:
             return None
         try:
             return to_local(datetime.fromisoformat(q[name]))
-        except ValueError:
-            errors.append({"field": name, "message": "expected an ISO 8601 date or time"})
+        except (ValueError, OverflowError):
+            errors.append({"field": name, "message": "expected an ISO 8601 date or time (years 0002..9998)"})
             return None
 
-    def integer(name: str, default: int, hi: int) -> int:
-        try:
-            value = int(q.get(name, default))
-            if not 0 <= value <= hi:
-                raise ValueError
-            return value
-        except ValueError:
-            errors.append({"field": name, "message": f"expected an integer 0..{hi}"})
+    def integer(name: str, default: int, lo: int, hi: int) -> int:
+        raw = q.get(name)
+        if raw is None:
             return default
+        if re.fullmatch(r"[0-9]{1,9}", raw) and lo <= int(raw) <= hi:
+            return int(raw)
+        errors.append({"field": name, "message": f"expected an integer {lo}..{hi}"})
+        return default
 
+    caller = q.get("caller") or None
+    if caller is not None:
+        if p.role not in UNMASKED_ROLES:
+            # numbers are masked for this role; filtering by one would reveal who called
+            return error(403, "forbidden", f"role {p.role} may not filter by caller",
+                         errors=[{"field": "caller", "message": "not allowed for this role"}])
+        caller = canonical_number(caller)
+        if caller is None:
+            errors.append({"field": "caller", "message": "not a dialable phone number"})
     statuses = tuple(s for s in q.get("status", "").split(",") if s)
     bad = [s for s in statuses if s not in Status.__members__.values()]
     if bad:
@@ -206,12 +299,12 @@ async def list_tickets(request: web.Request) -> web.Response:
         department=p.department if p.role == "department" else q.get("department") or None,
         ticket_type=q.get("type") or None,
         category=q.get("category") or None,
-        caller=q.get("caller") or None if p.role in UNMASKED_ROLES else None,
+        caller=caller,
         accepted_from=when("from"),
         accepted_to=when("to"),
         supervised={"true": True, "false": False}.get(q.get("supervised", "")),
-        limit=integer("limit", 50, 500) or 50,
-        offset=integer("offset", 0, 10_000_000),
+        limit=integer("limit", 50, 1, 500),
+        offset=integer("offset", 0, 0, 10_000_000),
     )
     if errors:
         return error(422, "invalid-input", "invalid query parameters", errors=errors)
@@ -326,7 +419,7 @@ def create_app(
     """`tokens` defaults to the database token store (`hotline tickets token`); `answer_rate` is the
     queue tracker's 接通率 source for reports (None: reported as null); `accounts` (people who
     sign in at /login) defaults to the database account store."""
-    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=256 * 1024)
+    app = web.Application(middlewares=[errors_middleware, auth_middleware], client_max_size=MAX_BODY)
     app[TICKETS] = tickets
     app[PRINCIPAL] = tokens or TokenStore(tickets.sessionmaker)
     app[ANSWER_RATE] = answer_rate

@@ -9,6 +9,7 @@ must carry the session's CSRF token (web/session.py).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import quote
@@ -19,6 +20,9 @@ from tickets.tokens import Principal
 from web.session import ACCOUNTS, COOKIE, SAFE_METHODS, SIGNED_IN, csrf_ok
 
 PRINCIPAL = web.AppKey("principal_resolver", object)
+# RFC 6750 b64token: anything else (bytes \xff\xfe, spaces, controls) is not a token, and is refused
+# before it reaches a hash or a database
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")
 CURRENT = web.RequestKey("principal", Principal)
 # /metrics and /readyz answer the scraper and the service manager, which hold no credential.
 PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics", "/login", "/favicon.ico"})
@@ -49,9 +53,12 @@ async def auth_middleware(
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'")
-        principal = await request.app[PRINCIPAL].resolve(token.strip())
+        token = token.strip()
+        if scheme.lower() != "bearer" or not _TOKEN.fullmatch(token):
+            return error(401, "unauthorized", "Authorization: expected 'Bearer <token>'",
+                         errors=[{"field": "Authorization",
+                                  "message": "expected 'Bearer <token>' (RFC 6750 token characters)"}])
+        principal = await request.app[PRINCIPAL].resolve(token)
         if principal is None:
             return error(401, "unauthorized", "Authorization: unknown token")
         request[CURRENT] = principal

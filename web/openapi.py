@@ -5,12 +5,16 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
+from tickets.reports import Report
 from web import schemas
 
 _ERR = {"$ref": "#/components/schemas/Error"}
 _TICKET = {"$ref": "#/components/schemas/Ticket"}
+_SUCCESS = {"/api/tickets get": {"$ref": "#/components/schemas/TicketList"},
+            "/api/reports get": {"$ref": "#/components/schemas/Report"}}
+_REF = "#/components/schemas/{model}"
 
 # (method, path, summary, roles, body model or None, success status)
 ROUTES: list[tuple[str, str, str, str, type[BaseModel] | None, int]] = [
@@ -64,43 +68,64 @@ def build_openapi() -> dict[str, Any]:
                 },
             },
         },
-        "Ticket": {
-            "type": "object",
-            "description": "A ticket; `caller` and numbers in free text are masked for supervisor and admin "
-            "roles. Same fields as the export format (tickets/EXPORT.md) plus id and version.",
-        },
     }
+    for name, model in (("Ticket", schemas.Ticket), ("TicketList", schemas.TicketList)):
+        schema = model.model_json_schema(ref_template=_REF, by_alias=True)
+        components.update(schema.pop("$defs", {}))
+        components[name] = schema
+    report = TypeAdapter(Report).json_schema(ref_template=_REF)
+    components.update(report.pop("$defs", {}))
+    components["Report"] = report
     for method, path, summary, roles, model, status in ROUTES:
         op: dict[str, Any] = {
             "summary": summary,
             "description": f"Roles: {roles}.",
             "security": [{"bearer": []}],
             "responses": {
-                str(status): {"description": "ok", "content": {"application/json": {"schema": _TICKET}}},
+                str(status): {"description": "ok", "content": {"application/json": {
+                    "schema": _SUCCESS.get(f"{path} {method}", _TICKET)}}},
                 **{code: {"description": why, "content": {"application/json": {"schema": _ERR}}} for code, why in (
-                    ("401", "no or unknown token"), ("403", "role not allowed"),
+                    ("401", "no, unknown, expired or revoked token"), ("403", "role not allowed"),
                     ("404", "no such ticket (or not this department's)"),
                     ("409", "illegal transition or guard failed; nothing changed"),
-                    ("422", "invalid fields, listed by name"))},
+                    ("422", "invalid fields or query parameters, listed by name"))
+                    if code != "404" or "{ticket_id}" in path},
             },
         }  # fmt: skip
+        if model is not None:
+            op["responses"]["400"] = {"description": "invalid-json: the body is not UTF-8 JSON or nests too deep",
+                                      "content": {"application/json": {"schema": _ERR}}}
+            op["responses"]["413"] = {"description": "body-too-large: over 256 KiB (answered before the body is read)",
+                                      "content": {"application/json": {"schema": _ERR}}}
         if "{ticket_id}" in path:
             op["parameters"] = [
-                {"name": "ticket_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                {"name": "ticket_id", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}}
             ]
         if path == "/api/tickets" and method == "get":
+            text = {"type": "string", "maxLength": 200}
             op["parameters"] = [
-                {"name": n, "in": "query", "required": False, "schema": {"type": "string"}, "description": d}
-                for n, d in (
-                    ("status", "comma-separated statuses"), ("type", "ticket type"), ("category", "category"),
-                    ("department", "lead or co-handling department (ignored for department role)"),
-                    ("caller", "exact caller number (agent and department roles)"),
-                    ("from", "accepted at or after, ISO 8601"), ("to", "accepted before, ISO 8601"),
-                    ("supervised", "true or false"), ("limit", "1..500, default 50"), ("offset", "default 0"),
+                {"name": n, "in": "query", "required": False, "schema": schema, "description": d}
+                for n, schema, d in (
+                    ("status", text, "comma-separated statuses"), ("type", text, "ticket type"),
+                    ("category", text, "category (exact)"),
+                    ("department", text, "lead or co-handling department, exact (ignored for department role)"),
+                    ("caller", text, "caller number written any way (agent and department roles; 403 for others)"),
+                    ("from", {"type": "string", "format": "date-time"}, "accepted at or after, ISO 8601"),
+                    ("to", {"type": "string", "format": "date-time"}, "accepted before, ISO 8601"),
+                    ("supervised", {"type": "string", "enum": ["true", "false"]}, "with or without 督办"),
+                    ("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}, "page size"),
+                    ("offset", {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0}, "skip"),
                 )
             ]  # fmt: skip
+        if path == "/api/reports":
+            op["parameters"] = [{"name": "month", "in": "query", "required": False,
+                                 "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"},
+                                 "description": "YYYY-MM (default: this month)"}]
         if model is not None:
-            components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            schema = model.model_json_schema(ref_template=_REF)
+            components.update(schema.pop("$defs", {}))
+            components[model.__name__] = schema
             op["requestBody"] = {
                 "required": model is not schemas.EmptyBody,
                 "content": {

@@ -12,7 +12,7 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-import accounts.models  # noqa: E402,F401  (users, web sessions: revision 0003_accounts)
+import accounts.models  # noqa: E402,F401  (users, web sessions: revision 0004_accounts)
 import agent_queue.models  # noqa: F401  (registers the tables)
 import tickets.models  # noqa: F401
 from infra.db import Base, make_engine

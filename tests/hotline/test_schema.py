@@ -39,20 +39,24 @@ async def _schema_diff(url: str) -> list:
         await engine.dispose()
 
 
+HEAD = "0004_accounts"  # the newest revision of the one chain
+
+
 def test_each_package_owns_its_revisions() -> None:
     script = ScriptDirectory.from_config(alembic_config("sqlite+aiosqlite://"))
     where = {rev.revision: Path(rev.path).parent for rev in script.walk_revisions()}
     assert where == {"0001_tickets": ROOT / "tickets/migrations/versions",
                      "0002_queue_stats": ROOT / "agent_queue/migrations/versions",
-                     "0003_accounts": ROOT / "accounts/migrations/versions"}
+                     "0003_ticket_co_departments": ROOT / "tickets/migrations/versions",
+                     "0004_accounts": ROOT / "accounts/migrations/versions"}
     assert set(VERSION_LOCATIONS) == set(where.values())
-    assert script.get_heads() == ["0003_accounts"]
+    assert script.get_heads() == [HEAD]
 
 
 async def test_an_empty_database_gets_every_packages_tables(tmp_path: Path) -> None:
     db = tmp_path / "new.db"
     await upgrade(f"sqlite+aiosqlite:///{db}")
-    assert _version(db) == ["0003_accounts"]
+    assert _version(db) == [HEAD]
     assert {"tickets", "queue_call_outcomes", "users"} <= _tables(db)
     assert await _schema_diff(f"sqlite+aiosqlite:///{db}") == []
 
@@ -66,7 +70,7 @@ async def test_a_database_at_the_first_revision_gains_the_queue_tables_and_keeps
         conn.execute("CREATE TABLE keep_me (x INTEGER)")  # stands for rows written before the upgrade
         conn.execute("INSERT INTO keep_me VALUES (42)")
     await upgrade(url)
-    assert _version(db) == ["0003_accounts"]
+    assert _version(db) == [HEAD]
     assert "queue_call_outcomes" in _tables(db)
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT x FROM keep_me").fetchall() == [(42,)]
@@ -86,7 +90,7 @@ async def test_a_database_made_by_the_old_single_folder_layout_upgrades_as_a_no_
     cfg.set_main_option("script_location", str(old))
     cfg.set_main_option("sqlalchemy.url", url)
     await asyncio.to_thread(command.upgrade, cfg, "head")  # env.py runs its own event loop
-    assert _version(db) == ["0003_accounts"]
+    assert _version(db) == [HEAD]
     await upgrade(url)
-    assert _version(db) == ["0003_accounts"]
+    assert _version(db) == [HEAD]
     assert await _schema_diff(url) == []

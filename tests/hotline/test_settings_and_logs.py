@@ -1,7 +1,6 @@
 import pytest
 
 from config import ConfigError, load_settings
-from infra.logs import mask_phone
 
 
 def test_env_overrides_file_and_types_are_checked():
@@ -37,16 +36,3 @@ def test_relative_paths_are_anchored_to_the_project(tmp_path):
     f.write_text('dialplan = { path = "dialplans" }\n')
     s = load_settings(f, environ={})
     assert s.dialplan.path.is_absolute() and s.dialplan.path.name == "dialplans"
-
-
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        ("caller=13812345678 dnis=12345", "caller=138****5678 dnis=12345"),
-        ("from +8613912345678", "from 139****5678"),
-        ("landline 0935-2253337", "landline 0935****3337"),
-        ("queue 12333 and 110 stay", "queue 12333 and 110 stay"),
-    ],
-)
-def test_mask_phone(text, masked):
-    assert mask_phone(text) == masked

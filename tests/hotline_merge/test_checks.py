@@ -53,7 +53,8 @@ def test_yaml_syntax_error(write_yaml: Writer, small_text: str) -> None:
 def test_duplicate_yaml_key_is_a_syntax_error(write_yaml: Writer, small_text: str) -> None:
     text = edit(small_text, "    queue: hrss\n", "    queue: hrss\n    queue: general\n")
     path = write_yaml(text)
-    assert_error_at(path, text, "queue: general", 'duplicate key "queue"', nth=1)
+    line, col = locate(text, "queue: hrss")
+    assert_error_at(path, text, "queue: general", f"duplicate key 'queue' (first at {path}:{line}:{col})", nth=1)
 
 
 def test_unknown_key(write_yaml: Writer, small_text: str) -> None:

@@ -40,11 +40,20 @@ def test_parse_response(line, result, value, data, extra):
         ("garbage", AgiProtocolError),
         ("200 nothing", AgiProtocolError),
         ("302 result=1", AgiProtocolError),
+        ("200 result=99999999999999999999", AgiProtocolError),
+        ("200 result=-99999999999", AgiProtocolError),
+        ("200 result=2147483648", AgiProtocolError),
     ],
 )
 def test_parse_response_errors(line, exc):
     with pytest.raises(exc):
         parse_response(line)
+
+
+@pytest.mark.parametrize("line", ["agi_uniqueid: 1.1\x00", "agi_callerid: 138\x1b[31m", "agi_channel: a\x7fb"])
+def test_header_line_with_control_characters_is_refused(line):
+    with pytest.raises(AgiProtocolError, match="control character"):
+        parse_header_line(line)
 
 
 def test_header_line_needs_agi_prefix():
@@ -72,7 +81,8 @@ async def test_request_from_headers_takes_script_and_args():
     assert req.params == {"lang": "zh"}
     assert req.arguments == ("12333",)
     assert req.calleridname == ""  # "unknown" means absent
-    assert req.callerid == "13812345678"
+    assert req.callerid == "+8613812345678"  # canonical form; Asterisk's text stays in raw
+    assert req.raw["callerid"] == "13812345678"
 
 
 async def test_request_eof_before_blank_line_is_an_error_not_a_spin():
@@ -83,3 +93,31 @@ async def test_request_eof_before_blank_line_is_an_error_not_a_spin():
 async def test_request_without_channel_is_rejected():
     with pytest.raises(AgiProtocolError, match="agi_channel"):
         await read_request(_reader(b"agi_uniqueid: 1.1\n\n"))
+
+
+async def test_header_block_has_a_total_deadline():
+    """One valid line every now and then within the per-line timeout still ends at the deadline."""
+    from ivr.agi import AgiHeaderTimeout
+
+    reader = asyncio.StreamReader(limit=8192)
+
+    async def dribble():
+        for n in range(100):
+            reader.feed_data(f"agi_x{n}: y\n".encode())
+            await asyncio.sleep(0.05)
+
+    task = asyncio.create_task(dribble())
+    try:
+        with pytest.raises(AgiHeaderTimeout, match="within 0.3 s"):
+            await read_request(reader, timeout=1.0, deadline=0.3)
+    finally:
+        task.cancel()
+
+
+@pytest.mark.parametrize(("raw", "callerid"), [
+    ("anonymous", ""), ("sipp", ""), ("unknown", ""), ("+86-138-1234-5678", "+8613812345678"),
+    ("(0935)2253337", "+869352253337"), ("", ""),
+])
+def test_callerid_is_canonical_at_the_edge(raw, callerid):
+    req = AgiRequest.from_headers({"channel": "PJSIP/x", "uniqueid": "1.1", "callerid": raw})
+    assert req.callerid == callerid and req.raw["callerid"] == raw

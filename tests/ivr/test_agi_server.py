@@ -113,3 +113,80 @@ async def test_over_the_limit_sessions_are_shed_at_once():
         await server.close()
     assert shed == []  # closed without a command: Asterisk's AGISTATUS is FAILURE -> fallback queue
     assert server.shed == 1
+
+
+async def test_slow_header_flood_does_not_take_live_call_slots():
+    """Peers dribbling one valid header line at a time are pending connections with a total deadline
+    and a bound of their own; a real call (whole block at once) is still served, not shed."""
+    served = []
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        served.append(agi.request.uniqueid)
+
+    server = FastAgiServer({"call": handler}, max_calls=5, max_pending=20, header_deadline=0.5)
+    await server.start("127.0.0.1", 0)
+    slow = []
+    try:
+        for _ in range(40):  # twice the pending bound, eight times the live-call bound
+            _r, w = await asyncio.open_connection("127.0.0.1", server.port)
+            w.write(b"agi_network: yes\n")
+            await w.drain()
+            slow.append(w)
+        await asyncio.sleep(0.05)
+        assert server.pending <= 20 and server.active == 0
+        assert await _fake_asterisk(server.port, "call", ["200 result=0"], n=7) == ["ANSWER"]
+        assert served == ["1700000000.7"] and server.shed == 0
+        # the deadline ends the rest even though each keeps its socket open
+        await asyncio.sleep(0.8)
+        assert server.pending == 0
+        assert server.dropped >= 20
+    finally:
+        for w in slow:
+            w.close()
+        await server.close()
+
+
+async def test_odd_result_codes_end_the_session_without_a_traceback(caplog):
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        await agi.stream_file("/sounds/greeting", "123")
+
+    caplog.set_level("INFO")
+    for replies in (["200 result=0", "200 result=1114112"], ["200 result=0", "200 result=99999999999999999999"],
+                    ["200 result=0", "200 result=7"], ["510 Invalid or unknown command"],
+                    ["200 result=-99999999999"]):
+        server = FastAgiServer({"call": handler})
+        await server.start("127.0.0.1", 0)
+        try:
+            await _fake_asterisk(server.port, "call", replies)
+        finally:
+            await server.close()
+        assert server.failed == 1, replies
+    assert not [r for r in caplog.records if r.exc_info], "no traceback for a peer's odd answer"
+
+
+async def test_the_probes_flood_of_1000_slow_peers_leaves_a_real_call_served():
+    """The probe's case at its size: 1000 peers that each sent one valid header line, the default
+    max_calls=1000; a real call is answered, not shed (before: shed, active=1000)."""
+    served = []
+
+    async def handler(agi: AgiChannel) -> None:
+        await agi.answer()
+        served.append(1)
+
+    server = FastAgiServer({"call": handler}, header_deadline=2.0)
+    await server.start("127.0.0.1", 0)
+    slow = []
+    try:
+        for _ in range(1000):
+            _r, w = await asyncio.open_connection("127.0.0.1", server.port)
+            w.write(b"agi_network: yes\n")
+            slow.append(w)
+        await asyncio.sleep(0.1)
+        assert await _fake_asterisk(server.port, "call", ["200 result=0"], n=3) == ["ANSWER"]
+        assert served == [1] and server.shed == 0 and server.active == 0
+    finally:
+        for w in slow:
+            w.close()
+        await server.close()

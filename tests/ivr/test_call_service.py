@@ -131,7 +131,7 @@ async def test_a_key_at_the_menu_opens_a_ticket_and_queues_the_caller(plan: Dial
                                     "IVR_DEPARTMENT": "市人社局", "IVR_QUEUE": "hrss", "IVR_ACTION": "queue"}
     assert commands[-1] == "SET VARIABLE IVR_ACTION \"queue\""  # the decision is the last word
     (kind, opened), = tickets.calls
-    assert kind == "open" and opened["caller"] == "13812345678" and opened["department"] == "市人社局"
+    assert kind == "open" and opened["caller"] == "+8613812345678" and opened["department"] == "市人社局"
     assert opened["call_id"] == "1700000000.7" and opened["route"] == "parallel"
 
 

@@ -1,9 +1,9 @@
-"""Fixtures for the tickets tests: a real PostgreSQL server per session, fresh databases per test,
+"""Fixtures for the tickets tests: fresh databases per test on the session's PostgreSQL server (tests/conftest.py),
 and a ticket service on SQLite or PostgreSQL (`backend` parametrises the same tests over both)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -12,24 +12,10 @@ import pytest
 from hotline.schema import upgrade
 from infra.db import make_engine, make_sessionmaker
 from tickets.calendar import load_calendar
-from tickets.devpg import DevPostgres, pg_bindir
+from tickets.devpg import DevPostgres
 from tickets.events import RecordingNotifier
 from tickets.policy import load_policy
 from tickets.services import TicketService
-
-
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[DevPostgres]:
-    bindir = pg_bindir()
-    if bindir is None:
-        pytest.skip(
-            "PostgreSQL binaries (initdb, pg_ctl) not found; install Debian's postgresql to run these"
-        )
-    server = DevPostgres(bindir).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -81,8 +81,12 @@ def test_upgrade_token_export_report_through_settings(tmp_path: Path, capsys, mo
     assert (tmp_path / "hotline.db").exists()
     assert run_cli("tickets", "token", "--name", "zj", "--role", "department", config=str(cfg)) == 1
     capsys.readouterr()
-    assert run_cli("tickets", "token", "--name", "bob", "--role", "supervisor", config=str(cfg)) == 0
+    assert run_cli("tickets", "token", "--name", "bob", "--role", "supervisor", "--days", "7", config=str(cfg)) == 0
     assert len(capsys.readouterr().out.strip()) >= 40
+    assert run_cli("tickets", "revoke", "--name", "bob", config=str(cfg)) == 0
+    assert capsys.readouterr().out.strip() == "revoked 1 token(s)"
+    assert run_cli("tickets", "revoke", "--name", "bob", config=str(cfg)) == 1  # nothing live is left
+    capsys.readouterr()
     out = tmp_path / "export.jsonl"
     assert run_cli("tickets", "export", "--out", str(out), config=str(cfg)) == 0
     assert out.read_text() == ""

@@ -26,7 +26,7 @@ async def test_open_from_call_is_committed_before_it_returns(service: TicketServ
             row = await repo.get(session, ref.id)
             assert row.number == ref.number
             assert row.status == "accepted"
-            assert row.caller == "13812345678"
+            assert row.caller == "+8613812345678"  # stored in canonical form
             assert row.department_hint == "住建局"
             assert row.dispatch_due is not None
     finally:

@@ -97,7 +97,7 @@ async def test_export_jsonl_format(service: TicketService, clock: FakeClock) -> 
     assert [h["action"] for h in rec["history"]] == ["create", "link_repeat", "dispatch"]
     unmasked = io.StringIO()
     await export_jsonl(service.sessionmaker, unmasked, mask=False, start=datetime(2026, 11, 24))
-    assert [json.loads(x)["caller"] for x in unmasked.getvalue().splitlines()] == ["13812345678"]
+    assert [json.loads(x)["caller"] for x in unmasked.getvalue().splitlines()] == ["+8613812345678"]
 
 
 @pytest.mark.skipif(not DATA.exists(), reason=f"real data not present: {DATA}")

@@ -38,7 +38,7 @@ async def test_every_reply_is_dialled_and_digit_closes(service: TicketService) -
     attempts = await visits.run_due()
     assert [(a.ticket_id, a.attempt, a.dialled) for a in attempts] == [(tid, 1, True)]
     number, variables = dialer.calls[0]
-    assert number == "13912345678" and variables["TICKET_ID"] == str(tid)
+    assert number == "+8613912345678" and variables["TICKET_ID"] == str(tid)
     assert (await service.get(tid)).status == "visiting"
     prompt = await visits.survey_prompt_text(tid)
     assert "民政局" in prompt and "请按1" in prompt and "13912345678" not in prompt

@@ -1,4 +1,4 @@
-"""A tickets API over a fresh SQLite database, with one token per role."""
+"""A tickets API over a fresh database (SQLite, and PostgreSQL under the `postgres` marker), one token per role."""
 
 from __future__ import annotations
 
@@ -30,11 +30,24 @@ def clock() -> FakeClock:
     return FakeClock(datetime(2026, 11, 23, 9, 0))
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
 @pytest.fixture
-async def service(tmp_path: Path, clock: FakeClock) -> AsyncIterator[TicketService]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
+async def db_url_for_backend(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'web.db'}"
+    else:
+        url = request.getfixturevalue("pg_server").create_db()
     await upgrade(url)
-    engine = make_engine(url)
+    return url
+
+
+@pytest.fixture
+async def service(db_url_for_backend: str, clock: FakeClock) -> AsyncIterator[TicketService]:
+    engine = make_engine(db_url_for_backend)
     yield make_service(engine, clock)
     await engine.dispose()
 

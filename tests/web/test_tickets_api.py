@@ -10,6 +10,7 @@ from tickets.tokens import TokenStore
 from .conftest import auth
 
 CALLER = "13812345678"
+CANONICAL = "+8613812345678"  # how the API stores and shows it to agents and departments
 
 
 async def _create(client: TestClient, **fields: object) -> dict:
@@ -34,7 +35,7 @@ async def test_requires_a_known_bearer_token(client: TestClient) -> None:
 async def test_full_flow_over_http(client: TestClient) -> None:
     t = await _create(client)
     tid = t["id"]
-    assert t["status"] == "accepted" and t["caller"] == CALLER  # agents see the number
+    assert t["status"] == "accepted" and t["caller"] == CANONICAL  # agents see the number
     r = await client.post(
         f"/api/tickets/{tid}/dispatch", json={"department": "住建局"}, headers=auth("agent-token")
     )
@@ -92,7 +93,7 @@ async def test_phone_numbers_masked_for_supervisor_and_admin(client: TestClient)
         f"/api/tickets/{t['id']}/dispatch", json={"department": "住建局"}, headers=auth("agent-token")
     )
     body = await (await client.get(f"/api/tickets/{t['id']}", headers=auth("zj-token"))).json()
-    assert body["caller"] == CALLER  # the department must call the citizen back
+    assert body["caller"] == CANONICAL  # the department must call the citizen back
 
 
 async def test_field_level_validation_errors(client: TestClient) -> None:
@@ -161,6 +162,20 @@ async def test_openapi_is_public_and_lists_every_route(client: TestClient) -> No
     }
     assert registered - {("GET", "/api/openapi.json")} == routes
     assert "CreateTicket" in doc["components"]["schemas"]
+    # the documented shapes are the real ones
+    from web.schemas import Ticket, TicketList
+
+    t = await _create(client)
+    for token in ("agent-token", "sup-token"):
+        Ticket.model_validate(await (await client.get(f"/api/tickets/{t['id']}", headers=auth(token))).json())
+        TicketList.model_validate(await (await client.get("/api/tickets", headers=auth(token))).json())
+    report = await (await client.get("/api/reports?month=2026-11", headers=auth("sup-token"))).json()
+    assert set(report) == set(doc["components"]["schemas"]["Report"]["properties"])
+    assert set(doc["components"]["schemas"]["Ticket"]["properties"]) == set(t)
+    limit = next(p for p in doc["paths"]["/api/tickets"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+    post = doc["paths"]["/api/tickets"]["post"]["responses"]
+    assert {"400", "413", "422"} <= set(post) and "404" not in post
 
 
 async def test_database_tokens(service: TicketService) -> None:
@@ -169,3 +184,20 @@ async def test_database_tokens(service: TicketService) -> None:
     p = await store.resolve(token)
     assert p is not None and (p.role, p.department) == ("department", "住建局")
     assert await store.resolve(token + "x") is None
+
+
+async def test_tokens_expire_and_revoke(service: TicketService, client: TestClient) -> None:
+    from datetime import timedelta
+
+    now = service.now()
+    clock = [now]
+    store = TokenStore(service.sessionmaker, clock=lambda: clock[0])
+    short = await store.issue(name="tmp", role="agent", department=None, now=now, days=1)
+    forever = await store.issue(name="ops", role="admin", department=None, now=now, days=0)
+    assert await store.resolve(short) is not None
+    clock[0] = now + timedelta(days=1, seconds=1)
+    assert await store.resolve(short) is None  # expired
+    assert await store.resolve(forever) is not None
+    assert await store.revoke(token=forever, now=clock[0]) == 1
+    assert await store.resolve(forever) is None  # revoked at once
+    assert await store.revoke(name="ops", now=clock[0]) == 0

@@ -1,7 +1,7 @@
 """Accounts: users (argon2 hashes), web sessions, sign-in audit.
 
-Revision ID: 0003_accounts
-Revises: 0002_queue_stats
+Revision ID: 0004_accounts
+Revises: 0003_ticket_co_departments
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_accounts"
-down_revision = "0002_queue_stats"
+revision = "0004_accounts"
+down_revision = "0003_ticket_co_departments"
 branch_labels = None
 depends_on = None
 
