@@ -11,8 +11,18 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from infra.logs import log_event
+from infra.phone import canonical_number
 
 log = logging.getLogger(__name__)
+
+def callback_number(raw: str | None) -> str | None:
+    """The number a call-back dials for this caller ID (the project's one canonical form), or
+    None when it cannot be dialled: anonymous, withheld, 'unknown', SIPp's 'sipp', non-numeric."""
+    return canonical_number(raw)
+
+
+def can_call_back(raw: str | None) -> bool:
+    return callback_number(raw) is not None
 
 
 class CallbackKind(enum.Enum):
@@ -60,7 +70,7 @@ class CallbackBook:
 
     def add(self, req: CallbackRequest) -> bool:
         """One pending call-back per citizen: a caller who gave up three times is called once."""
-        if not req.number or req.uniqueid in self.requests:
+        if callback_number(req.number) is None or req.uniqueid in self.requests:
             return False
         if any(r.number == req.number for r in self.requests.values()):
             return False

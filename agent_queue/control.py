@@ -26,7 +26,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from agent_queue.callbacks import CallbackBook, CallbackKind, CallbackRequest
+from agent_queue.callbacks import CallbackBook, CallbackKind, CallbackRequest, callback_number
 from agent_queue.events import (
     AgentConnectedEvent,
     AmiEvent,
@@ -190,15 +190,16 @@ class QueueCore:
 
     def accept_callback(self, uniqueid: str, now: float) -> CallbackRequest | None:
         call = self.open.get(uniqueid)
-        if call is None or not call.caller_id:
+        number = callback_number(call.caller_id) if call is not None else None
+        if call is None or number is None:
             return None
         call.callback = True
         req = CallbackRequest(
-            kind=CallbackKind.KEEP_PLACE, queue=call.queue, uniqueid=uniqueid, number=call.caller_id,
+            kind=CallbackKind.KEEP_PLACE, queue=call.queue, uniqueid=uniqueid, number=number,
             joined_at=call.joined_at, requested_at=now, due_by=now + 4 * 3600,
         )
         self.book.add(req)
-        self._log("callback accepted", queue=call.queue, call=uniqueid, number=call.caller_id,
+        self._log("callback accepted", queue=call.queue, call=uniqueid, number=number,
                   reason="caller pressed 1; keeps place of " + f"{now - call.joined_at:.0f}s wait")
         return req
 
@@ -230,14 +231,16 @@ class QueueCore:
 
     def _owe_abandoned(self, uid: str, call: _Open, number: str, waited: float, now: float) -> None:
         p = self.policy
-        if not p.callbacks or not number or waited < self.tracker.short_abandon_s:
+        dial = callback_number(number)
+        if not p.callbacks or dial is None or waited < self.tracker.short_abandon_s:
             return
         req = CallbackRequest(
-            kind=CallbackKind.ABANDONED, queue=call.queue, uniqueid=uid, number=number, joined_at=call.joined_at,
+            kind=CallbackKind.ABANDONED, queue=call.queue, uniqueid=uid, number=dial, joined_at=call.joined_at,
             requested_at=now, due_by=now + p.auto_callback_within_s,
         )
         if self.book.add(req):
-            self._log("abandoned caller owed a call-back", queue=call.queue, call=uid, number=number,
+            # DEBUG: every caller who gives up is owed one; the attempt itself is logged at INFO.
+            log_event(log, "abandoned caller owed a call-back", logging.DEBUG, queue=call.queue, call=uid, number=dial,
                       reason=f"hung up after {waited:.0f}s with caller ID", due_in_s=p.auto_callback_within_s)
 
     # -- control -------------------------------------------------------------------------
@@ -296,7 +299,8 @@ class QueueCore:
         if p.callbacks:
             for i, w in enumerate(waiters):
                 ew = self.expected_wait(q, i + 1, now)
-                if w.uniqueid not in self.offered and ew > p.offer_callback_after_s and w.caller_id:
+                if (w.uniqueid not in self.offered and ew > p.offer_callback_after_s
+                        and callback_number(w.caller_id) is not None):
                     self.offered.add(w.uniqueid)
                     out.append(OfferCallback(f"expected wait {ew:.0f}s > {p.offer_callback_after_s:.0f}s",
                                              q, w.uniqueid, ew))
@@ -380,7 +384,8 @@ class QueueCore:
                 fields[name] = getattr(d, name)
         if isinstance(d, PlaceCallback | DropCallback):
             fields.update(queue=d.request.queue, call=d.request.uniqueid, number=d.request.number)
-        log_event(log, "queue control", **fields)
+        # An offer is made to every long waiter: DEBUG, or the log grows a line per queued call.
+        log_event(log, "queue control", logging.DEBUG if isinstance(d, OfferCallback) else logging.INFO, **fields)
 
     def _log(self, msg: str, **fields: object) -> None:
         log_event(log, msg, **fields)

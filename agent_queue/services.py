@@ -159,9 +159,10 @@ class QueueService:
                 await self.client.send(actions.queue_penalty(queue=d.queue, interface=self._interface(d.agent_id),
                                                              penalty=d.penalty))
             case OfferCallback():
-                # The queue's periodic announcement offers "press 1"; this marks the caller so
-                # the exit context knows the offer stands (dialplan reads HOTLINE_CALLBACK_OFFER).
-                await self._set_var(d.uniqueid, "HOTLINE_CALLBACK_OFFER", "1")
+                # Nothing to send: the queue's periodic announcement makes the offer ("press 1")
+                # and the exit context takes it for callers the IVR marked reachable
+                # (HOTLINE_CALLBACK_OK). The decision stays for the simulator's virtual hold.
+                pass
             case PlaceCallback():
                 task = asyncio.create_task(self._callback(d.request, d.agent_id))
                 self._background.add(task)
@@ -173,12 +174,6 @@ class QueueService:
         """The agent's device as the roster (the dialplan's agents[].interface) spells it."""
         agent = self.core.board.agents.get(agent_id)
         return agent.spec.interface if agent is not None else default_interface(agent_id)
-
-    async def _set_var(self, uniqueid: str, name: str, value: str) -> None:
-        waiting = self.core.board.waiting.get(uniqueid)
-        if waiting is None or not waiting.channel:
-            return  # already answered or gone
-        await self.client.send(actions.setvar(channel=waiting.channel, variable=name, value=value))
 
     async def _callback(self, req: CallbackRequest, agent_id: str) -> None:
         """Agent first (it is free and reserved), then the citizen, bridged by the dialplan."""

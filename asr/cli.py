@@ -41,6 +41,7 @@ def register(sub: Any) -> None:
     suggest.add_argument("text")
     suggest.add_argument("--topics", help="CSV `label,text` to train the department model on")
     suggest.add_argument("--tickets", help="CSV with 性质 and 诉求件内容 columns to train the ticket type on")
+    suggest.add_argument("--dialplan", help="name departments as this dialplan does (default settings.dialplan.path)")
     suggest.set_defaults(func=_suggest)
 
 
@@ -123,5 +124,11 @@ def _suggest(args: argparse.Namespace) -> int:
         topics=Path(args.topics) if args.topics else None,
         tickets=Path(args.tickets) if args.tickets else None,
     )
+    settings = load_settings(Path(args.config) if args.config else None)
+    path = Path(args.dialplan) if args.dialplan else settings.dialplan.path
+    if path.exists():
+        from hotline_merge.loader import load_dialplan
+
+        suggester = suggester.for_dialplan(load_dialplan(path))  # the dialplan's department names
     print(json.dumps(suggester.suggest(args.text).as_json(), ensure_ascii=False))
     return 0

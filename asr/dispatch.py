@@ -26,7 +26,7 @@ import math
 import random
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -34,16 +34,34 @@ from asr.intent import normalize
 
 TICKET_TYPES = ("咨询", "求助", "投诉", "举报", "建议")
 
-# Topic -> the 责任单位 a municipal 12345 usually dispatches it to.
-TOPIC_DEPARTMENTS = {
-    "城乡建设": "市住房和城乡建设局",
-    "环境保护": "市生态环境局",
-    "交通运输": "市交通运输局",
-    "教育文体": "市教育局",
-    "劳动和社会保障": "市人力资源和社会保障局",
-    "商贸旅游": "市商务局",
-    "卫生计生": "市卫生健康委员会",
+# Topic -> the 责任单位 a municipal 12345 usually dispatches it to, by the names cities give it
+# (full name first). `DispatchSuggester.for_dialplan` speaks the dialplan's own name for it
+# (武威's dialplan says 市住建局, not 市住房和城乡建设局); a topic no department there takes
+# suggests no department, and the agent picks one.
+TOPIC_DEPARTMENT_NAMES: dict[str, tuple[str, ...]] = {
+    "城乡建设": ("市住房和城乡建设局", "市住建局", "住建局", "住房和城乡建设局"),
+    "环境保护": ("市生态环境局", "生态环境局", "环保局"),
+    "交通运输": ("市交通运输局", "市交通局", "交通运输局", "交通局"),
+    "教育文体": ("市教育局", "教育局"),
+    "劳动和社会保障": ("市人力资源和社会保障局", "市人社局", "人社局", "社保局"),
+    "商贸旅游": ("市商务局", "商务局", "市文旅局", "文旅局", "文化和旅游"),
+    "卫生计生": ("市卫生健康委员会", "市卫健委", "卫健委", "卫生健康委"),
 }
+TOPIC_DEPARTMENTS = {topic: names[0] for topic, names in TOPIC_DEPARTMENT_NAMES.items()}
+
+
+def dialplan_topic_departments(dialplan: Any) -> dict[str, str]:
+    """Topic -> the dialplan's department name, for the topics one of its departments takes."""
+    spoken: dict[str, str] = {}
+    for dept in getattr(dialplan, "departments", []) or []:
+        for name in (dept.name, *getattr(dept, "aliases", [])):
+            spoken.setdefault(normalize(name), dept.name)
+    out: dict[str, str] = {}
+    for topic, names in TOPIC_DEPARTMENT_NAMES.items():
+        found = next((spoken[normalize(n)] for n in names if normalize(n) in spoken), None)
+        if found is not None:
+            out[topic] = found
+    return out
 
 # The fallback when no labelled history is configured: words that make a class obvious.
 TOPIC_KEYWORDS = {
@@ -175,6 +193,10 @@ class DispatchSuggester:
             type_model = NgramClassifier().fit(texts, labels)
         source = "model" if (topics or tickets) else "keywords"
         return cls(topic_model, type_model, source)
+
+    def for_dialplan(self, dialplan: Any) -> DispatchSuggester:
+        """The same models, naming departments as the dialplan does."""
+        return replace(self, topic_departments=dialplan_topic_departments(dialplan))
 
     def suggest(self, text: str) -> Suggestion:
         topic, topic_conf = self.topics.predict(text)

@@ -12,7 +12,12 @@ Order matters and is fixed: emergencies first (a fire beats a tax question in th
 sentence), then matters 12345 does not accept, then the dialplan's intents; below the
 threshold the answer is `unknown` and the IVR falls back to keys or an agent.
 
-Pure and synchronous: no I/O, no model; one matcher is built per loaded dialplan.
+Emergencies and not-accepted matters stay exact phrase matches. For departments the matcher
+is combined with a classifier trained at start-up on the dialplan (asr.intent_model): the
+two agreeing, or the model sure of itself, decide; a literal listed phrase decides next; a
+middling model score comes back with `confirm=True` so the IVR asks the caller once.
+
+Pure and synchronous: no I/O; one matcher (and its model) is built per loaded dialplan.
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Literal
 
 import jieba
 from pypinyin import Style, lazy_pinyin
+
+KIND_LABEL = "@"  # the department model's prefix for agent/progress labels (asr.intent_model)
 
 # jieba announces its dictionary build on the root logger at INFO; that is noise in a CLI.
 jieba.setLogLevel(logging.WARNING)
@@ -85,6 +92,8 @@ class IntentResult:
     confidence: float = 0.0
     matched: str | None = None
     name: str | None = None
+    confirm: bool = False  # understood, but only half sure: ask the caller before routing
+    source: str = "phrase"  # phrase | model | both
 
     def as_json(self) -> dict[str, Any]:
         """The `hotline intent --json` shape (docs/interfaces.md)."""
@@ -94,6 +103,8 @@ class IntentResult:
             "target": self.target,
             "confidence": round(self.confidence, 3),
             "matched": self.matched,
+            "confirm": self.confirm,
+            "source": self.source,
         }
 
 
@@ -298,6 +309,12 @@ class IntentMatcher:
     # Triggers are safety-critical in both directions: a near miss must still fire, but a
     # loose match must not send a tax question to 119; only whole-syllable sound matches.
     emergency_threshold: float = 0.9
+    # The department model (asr.intent_model.DepartmentModel); None = phrases only.
+    model: Any = None
+    accept: float = 0.5  # model confidence that decides on its own
+    confirm_floor: float = 0.25  # below: unknown; between this and `accept`: ask back
+    # Duty terms the model learned: a recognizer grammar must let callers say them too.
+    vocabulary: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -312,7 +329,22 @@ class IntentMatcher:
             seen.update(dict.fromkeys(spec.phrases))
         for spec in self.intents:
             seen.update(dict.fromkeys(spec.phrases))
+        seen.update(dict.fromkeys(self.vocabulary))
         return list(seen)
+
+    def decides_early(self, text: str) -> bool:
+        """A partial result that already holds a listed phrase literally: safe to end on a short pause.
+
+        Substring tests only (no alignment, no model): it runs on every partial of every call."""
+        norm = normalize(text)
+        if not norm:
+            return False
+        if not hasattr(self, "_literal"):
+            words = [w for e in self.emergencies for w in e.words]
+            words += [p for m in self.not_accepted for p in m.phrases]
+            words += [p for spec in self.intents for p in spec.phrases]
+            self._literal = tuple(sorted({normalize(w) for w in words if len(normalize(w)) >= 2}))
+        return any(phrase in norm for phrase in self._literal)
 
     def match(self, text: str) -> IntentResult:
         norm = normalize(text)
@@ -327,12 +359,24 @@ class IntentMatcher:
                     "emergency", None, emergency.target, hit.score, hit.phrase, emergency.name or emergency.target
                 )
 
+        ranked: list[tuple[str, float]] | None = None
+
+        def model_sure() -> bool:
+            # A department the model is sure of overrules a phrase heard only by its sound
+            # (新房 sounds like 信访): only a literal not-accepted/agent/progress phrase stands.
+            nonlocal ranked
+            if self.model is None:
+                return False
+            if ranked is None:
+                ranked = self.model.scores(norm, top=1)
+            return bool(ranked) and ranked[0][1] >= self.accept and not ranked[0][0].startswith(KIND_LABEL)
+
         best_na: tuple[_Hit, NotAcceptedSpec] | None = None
         for matter in self.not_accepted:
             hit = _best_hit(matter.phrases, norm, units)
             if hit and hit.score >= self.threshold and (best_na is None or hit.score > best_na[0].score):
                 best_na = (hit, matter)
-        if best_na:
+        if best_na and (best_na[0].score >= 1.0 or not model_sure()):
             hit, matter = best_na
             return IntentResult("not_accepted", None, matter.target, hit.score, hit.phrase, matter.name)
 
@@ -341,23 +385,59 @@ class IntentMatcher:
             hit = _best_hit(spec.phrases, norm, units)
             if hit and (best is None or hit.score > best[0].score):
                 best = (hit, spec)
-        if best is None or best[0].score < self.threshold:
-            return IntentResult("unknown", confidence=best[0].score if best else 0.0)
-        hit, spec = best
-        department = spec.department if spec.kind == "department" else None
-        return IntentResult(spec.kind, department, spec.target, hit.score, hit.phrase, spec.name)
+        phrase: IntentResult | None = None
+        if best is not None and best[0].score >= self.threshold:
+            hit, spec = best
+            department = spec.department if spec.kind == "department" else None
+            phrase = IntentResult(spec.kind, department, spec.target, hit.score, hit.phrase, spec.name)
+        if phrase is not None and phrase.kind != "department" and (phrase.confidence >= 1.0 or not model_sure()):
+            return phrase
+        if self.model is None:
+            return phrase or IntentResult("unknown", confidence=best[0].score if best else 0.0)
+        if phrase is not None and phrase.kind != "department":
+            phrase = None
+        if ranked is None:
+            ranked = self.model.scores(norm, top=1)
+        return self._with_model(ranked, phrase)
+
+    def _with_model(self, ranked: list[tuple[str, float]], phrase: IntentResult | None) -> IntentResult:
+        if not ranked:
+            return phrase or UNKNOWN
+        department, p = ranked[0]
+        if department.startswith(KIND_LABEL):
+            kind = department[len(KIND_LABEL):]
+            spec = next((s for s in self.intents if s.kind == kind), None)
+            if spec is not None and p >= self.accept:
+                return IntentResult(spec.kind, None, spec.target, p, None, spec.name, source="model")
+            return phrase or IntentResult("unknown", confidence=p, source="model")
+        if phrase is not None and phrase.department == department:
+            return replace(phrase, confidence=max(phrase.confidence, p), source="both")
+        guess = IntentResult("department", department, self._targets.get(department), p, None,
+                             f"department:{department}", source="model")
+        if p >= self.accept:
+            return guess
+        if phrase is not None and phrase.confidence >= _SOUND_ONLY:
+            return phrase  # a listed phrase said (almost) literally
+        if p >= self.confirm_floor:
+            return replace(guess, confirm=True)
+        return IntentResult("unknown", confidence=p, source="model")
+
+    @property
+    def _targets(self) -> dict[str, str | None]:
+        return {spec.department: spec.target for spec in self.intents if spec.department}
 
 
 def default_matcher(threshold: float = 0.6) -> IntentMatcher:
     return IntentMatcher(list(DEFAULT_INTENTS), list(DEFAULT_EMERGENCIES), list(DEFAULT_NOT_ACCEPTED), threshold)
 
 
-def matcher_from_dialplan(dialplan: Any, *, threshold: float = 0.6) -> IntentMatcher:
+def matcher_from_dialplan(dialplan: Any, *, threshold: float = 0.6, model: bool = True) -> IntentMatcher:
     """Build the matcher from a loaded `hotline_merge.models.Dialplan`.
 
     Reads only: `intents` (name, kind, department, phrases), `departments` (name, aliases:
     every department is reachable by saying its name or an alias), `emergencies` (number,
-    name, words) and `not_accepted` (id, name, words, channel, explanation). A dialplan with
+    name, words), `not_accepted` (id, name, words, channel, explanation) and `duties`
+    (department, terms, examples: the model's training text, with phrases and names). A dialplan with
     no emergencies or not-accepted matters keeps the shipped defaults for those, because an
     emergency must never go unrecognized just because an admin left the section out.
     """
@@ -394,4 +474,16 @@ def matcher_from_dialplan(dialplan: Any, *, threshold: float = 0.6) -> IntentMat
         )
         for m in getattr(dialplan, "not_accepted", []) or []
     ] or list(DEFAULT_NOT_ACCEPTED)
-    return IntentMatcher(intents, emergencies, not_accepted, threshold)
+    trained = None
+    vocabulary = tuple(t for duty in getattr(dialplan, "duties", []) or [] for t in duty.terms)
+    decision = getattr(getattr(dialplan, "settings", None), "speech", None)
+    if model:
+        from asr.intent_model import DepartmentModel, samples_from_dialplan  # scikit-learn: only when used
+
+        samples = samples_from_dialplan(dialplan)
+        if len({s.label for s in samples}) >= 2:
+            trained = DepartmentModel().fit(samples)
+    return IntentMatcher(
+        intents, emergencies, not_accepted, threshold, model=trained, vocabulary=vocabulary,
+        accept=getattr(decision, "accept", 0.5), confirm_floor=getattr(decision, "confirm_floor", 0.25),
+    )

@@ -11,7 +11,10 @@ Either side may come first: a connection whose UUID nobody is listening for yet 
 a hangup frame and closes the socket, so `AudioSocket()` returns and the AGI goes on.
 
 End of utterance: Vosk's endpointer (trailing silence after speech, from the model's
-conf) -> reason `speech`; nothing recognized within `timeout` seconds of audio -> `no-speech`;
+conf), or `end_silence` seconds of non-speech after speech as webrtcvad's voice activity
+detector hears it (20 ms frames), or — sooner — a partial result the caller of `listen`
+accepts as a sure decision (`decide_early`) followed by a short `early_silence` pause
+-> reason `speech`; nothing recognized within `timeout` seconds of audio -> `no-speech`;
 speech longer than `max_utterance` seconds -> `max-length`; a key -> `dtmf`. Times are
 counted in audio received, so they mean the same in a test that streams faster than
 real time; a wall-clock guard covers a channel that stops sending audio.
@@ -51,11 +54,13 @@ from infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-# RMS above which a chunk counts as voiced, for the end-of-speech timestamp only (the
-# endpoint itself is Vosk's decision). ~-40 dBFS: telephone line noise stays below.
+# RMS above which a chunk counts as voiced when no VAD is used (SpeechLimits.vad_mode None).
+# ~-40 dBFS: telephone line noise stays below.
 _VOICED_RMS = 300.0
+_VAD_FRAME = 320  # 20 ms of 8 kHz 16-bit audio: a frame length webrtcvad accepts
 
 PartialCallback = Callable[[PartialHeard], None]
+EarlyDecision = Callable[[str], bool]
 
 
 @dataclass
@@ -65,6 +70,7 @@ class _Listener:
     on_partial: PartialCallback | None
     result: asyncio.Future[Utterance]
     claimed: asyncio.Event = field(default_factory=asyncio.Event)
+    decide_early: EarlyDecision | None = None
 
 
 @dataclass
@@ -74,7 +80,11 @@ class SpeechLimits:
     # Quiet audio after speech that ends the utterance even if Vosk's own endpointer has
     # not fired (it usually fires after 0.5 s; in free mode its timing varies with the
     # decoder's state, so this is the bound the caller can rely on).
-    end_silence: float = 0.8
+    end_silence: float = 0.5
+    # After a partial that `decide_early` accepts, this much non-speech ends the utterance.
+    early_silence: float = 0.2
+    # webrtcvad aggressiveness 0-3 for voiced/unvoiced frames; None: an RMS threshold instead.
+    vad_mode: int | None = 2
     connect_timeout: float = 5.0  # listen() waits this long for the AudioSocket connection
     claim_timeout: float = 3.0  # a connection waits this long for its listen()
     max_connections: int = 500
@@ -188,19 +198,21 @@ class SpeechService:
         grammar: Sequence[str] | None = None,
         timeout: float = 5.0,  # noqa: ASYNC109 - the IVR's contract (docs/interfaces.md), not a cancel scope
         on_partial: PartialCallback | None = None,
+        decide_early: EarlyDecision | None = None,
     ) -> Utterance:
         """Wait for the call's AudioSocket connection and return what the caller said.
 
         `grammar`: phrases to constrain recognition to (plus off-list speech as `[unk]`);
         None for free recognition. `timeout`: seconds of audio with nothing recognized
-        before giving up (`no-speech`).
+        before giving up (`no-speech`). `decide_early(partial_text)`: True when the partial
+        already decides (a sure phrase match): the utterance then ends after `early_silence`.
         """
         if not self.available:
             return Utterance("", call_uuid, reason="unavailable")
         if call_uuid in self._listeners:
             raise ValueError(f"SpeechService.listen: call {call_uuid} is already listening")
         loop = asyncio.get_running_loop()
-        listener = _Listener(grammar, timeout, on_partial, loop.create_future())
+        listener = _Listener(grammar, timeout, on_partial, loop.create_future(), decide_early=decide_early)
         self._listeners[call_uuid] = listener
         self._arrived.setdefault(call_uuid, asyncio.Event()).set()
         try:
@@ -263,6 +275,9 @@ class SpeechService:
         last_voiced: float | None = None
         quiet_bytes = 0
         end_quiet = int(limits.end_silence * BYTES_PER_SECOND)
+        early_quiet = int(limits.early_silence * BYTES_PER_SECOND)
+        decided = False  # a partial decide_early accepted
+        voiced = _voice_detector(limits.vad_mode)
         digits = ""
         reason: EndReason | None = None
         result: Decoded | None = None
@@ -291,9 +306,10 @@ class SpeechService:
                         continue
                     chunk = bytes(buffer)
                     buffer.clear()
-                    if _rms(chunk) >= _VOICED_RMS:
+                    trailing = voiced(chunk)  # unvoiced bytes at the chunk's end
+                    if trailing < len(chunk):
                         last_voiced = time.perf_counter()
-                        quiet_bytes = 0
+                        quiet_bytes = trailing
                     else:
                         quiet_bytes += len(chunk)
                     t0 = time.perf_counter()
@@ -307,7 +323,8 @@ class SpeechService:
                         partials += 1
                         if listener.on_partial:
                             listener.on_partial(PartialHeard(call.uuid, decoded.text))
-                    if heard and quiet_bytes >= end_quiet:
+                        decided = bool(listener.decide_early and listener.decide_early(decoded.text))
+                    if heard and quiet_bytes >= (early_quiet if decided else end_quiet):
                         t0 = time.perf_counter()
                         flushed = await stream.finish()
                         decode_s += time.perf_counter() - t0
@@ -352,6 +369,26 @@ class SpeechService:
             seconds=round(utterance.audio_seconds, 2),
         )
         return utterance
+
+
+def _voice_detector(mode: int | None) -> Callable[[bytes], int]:
+    """chunk -> how many bytes at its end are unvoiced (len(chunk): none of it is speech)."""
+    if mode is None:
+        return lambda chunk: 0 if _rms(chunk) >= _VOICED_RMS else len(chunk)
+    import webrtcvad
+
+    vad = webrtcvad.Vad(mode)
+
+    def trailing_unvoiced(chunk: bytes) -> int:
+        quiet = 0
+        for start in range(0, len(chunk) - _VAD_FRAME + 1, _VAD_FRAME):
+            if vad.is_speech(chunk[start : start + _VAD_FRAME], 8000):
+                quiet = 0
+            else:
+                quiet += _VAD_FRAME
+        return quiet + len(chunk) % _VAD_FRAME
+
+    return trailing_unvoiced
 
 
 def _rms(pcm: bytes) -> float:

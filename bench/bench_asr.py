@@ -91,12 +91,12 @@ async def decode_all(pool: RecognizerPool, clips: list[bytes], grammar: list[str
 # --- 2 + 3: real-time streams through AudioSocket ----------------------------------------
 
 
-async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | None) -> Utterance:
-    call_uuid = str(uuid.uuid4())
-    listening = asyncio.create_task(service.listen(call_uuid, grammar=grammar, timeout=5.0))
-    client = await FakeAsterisk.connect(service.port, call_uuid)
+async def _stream_paced(client: FakeAsterisk, pcm: bytes, listening: asyncio.Task, mark: int = -1) -> float | None:
+    """Send `pcm` plus 3 s of silence at 20 ms a frame until the utterance is final;
+    returns when frame `mark` was sent."""
     pcm = pcm + b"\0" * (BYTES_PER_SECOND * 3)
     started = time.perf_counter()
+    sent: float | None = None
     try:
         for k, i in enumerate(range(0, len(pcm), FRAME_BYTES)):
             if listening.done():
@@ -106,11 +106,49 @@ async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | No
             if delay > 0:
                 await asyncio.sleep(delay)
             client.writer.write(audio_frame(pcm[i : i + FRAME_BYTES]))
+            if k == mark:
+                sent = time.perf_counter()
     except ConnectionError:
         pass
+    return sent
+
+
+async def paced_call(service: SpeechService, pcm: bytes, grammar: list[str] | None) -> Utterance:
+    call_uuid = str(uuid.uuid4())
+    listening = asyncio.create_task(service.listen(call_uuid, grammar=grammar, timeout=5.0))
+    client = await FakeAsterisk.connect(service.port, call_uuid)
+    await _stream_paced(client, pcm, listening)
     utterance = await listening
     await client.close()
     return utterance
+
+
+def last_voiced_frame(pcm: bytes) -> int:
+    """Index of the clip's last 20 ms frame with speech energy (the same for every variant)."""
+    from asr.services import _VOICED_RMS, _rms
+
+    last = 0
+    for k, i in enumerate(range(0, len(pcm), FRAME_BYTES)):
+        if _rms(pcm[i : i + FRAME_BYTES]) >= _VOICED_RMS:
+            last = k
+    return last
+
+
+async def end_to_intent(service: SpeechService, pcm: bytes, grammar: list[str] | None, matcher: IntentMatcher,
+                        *, early: bool) -> float | None:
+    """Seconds from sending the caller's last voiced frame to the intent decision (paced at 20 ms)."""
+    call_uuid = str(uuid.uuid4())
+    listening = asyncio.create_task(service.listen(
+        call_uuid, grammar=grammar, timeout=5.0, decide_early=matcher.decides_early if early else None))
+    client = await FakeAsterisk.connect(service.port, call_uuid)
+    sent_last = await _stream_paced(client, pcm, listening, mark=last_voiced_frame(pcm))
+    utterance = await listening
+    matcher.match(utterance.text)
+    decided = time.perf_counter()
+    await client.close()
+    if utterance.reason != "speech" or sent_last is None:
+        return None
+    return decided - sent_last
 
 
 async def realtime_load(
@@ -241,6 +279,21 @@ async def main_async(args: argparse.Namespace) -> None:
         loads = [1, max(1, int(capacity["grammar"] * 0.8))]
         if args.quick:
             loads = loads[:1] + [min(loads[1], 8)]
+        # Endpointing variants on the same clips, timed from the last voiced frame sent to the
+        # intent decided: the previous path (RMS quiet 0.8 s) is the baseline of the ratio.
+        variants = (("previous: RMS, end_silence 0.8 s", None, 0.8, False),
+                    ("webrtcvad, end_silence 0.5 s", 2, 0.5, False),
+                    ("webrtcvad + early phrase decision", 2, 0.5, True))
+        base: tuple[float, float] | None = None
+        for label, vad_mode, end_silence, early in variants:
+            service.limits.vad_mode, service.limits.end_silence = vad_mode, end_silence
+            got = [await end_to_intent(service, pcm, phrases, matcher, early=early) for _, pcm in clips]
+            seconds = [g for g in got if g is not None]
+            p50, p95 = pct(seconds, 0.5) * 1000, pct(seconds, 0.95) * 1000
+            base = base or (p50, p95)
+            print(f"  grammar 1 stream, {label:<34} p50 {p50:4.0f} ms  p95 {p95:4.0f} ms  "
+                  f"({p50 / base[0]:.2f}x / {p95 / base[1]:.2f}x the previous path; {len(seconds)}/{len(got)} ended)")
+        service.limits.vad_mode, service.limits.end_silence = 2, 0.5
         # Baseline: Vosk's own endpointer alone (our quiet-audio bound pushed out of reach).
         baseline_ms: dict[str, float] = {}
         for label, end_silence in (("Vosk endpointer only", 60.0), (f"+ end_silence {service.limits.end_silence}s", service.limits.end_silence)):
@@ -266,7 +319,7 @@ async def main_async(args: argparse.Namespace) -> None:
                 ended = sum(1 for u in results if u.reason == "speech")
                 print(f"  {mode:<8} {streams:3d} streams: p50 {pct(latencies, 0.5) * 1000:4.0f} ms  p99 {pct(latencies, 0.99) * 1000:4.0f} ms"
                       f"  ended on silence {ended}/{streams}, shed {shed}")
-        print("  (includes the trailing silence the endpointer waits for: Vosk's 0.5 s rule, at most end_silence 0.8 s)")
+        print("  (includes the trailing silence the endpointer waits for: Vosk's 0.5 s rule, at most end_silence)")
 
         print("\n4. intent accuracy")
         for mode, grammar in (("grammar", phrases), ("free", None)):

@@ -11,11 +11,14 @@ import asyncio
 import inspect
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import accounts.cli
 import agent_queue.cli
 import asr.cli
 import hotline_merge.cli
+import ivr.prompts_cli
 import tickets.cli
 from config import ConfigError
 from hotline import pbx_cli, serve_cli
@@ -30,6 +33,11 @@ def speech_text_matcher(plan: Dialplan) -> TextMatcher:
     from asr.intent import matcher_from_dialplan
 
     return matcher_from_dialplan(plan).match
+
+
+async def check_prompts(plan: Dialplan, path: Path) -> list[Any]:
+    """`hotline dialplan check` on rendered audio: lengths and phoneme traces (ivr renders)."""
+    return await ivr.prompts_cli.check_rendered(plan, path)
 
 
 async def upgrade_database(url: str) -> None:
@@ -49,8 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     # In the order `hotline --help` lists them.
     serve_cli.register(sub)
     pbx_cli.register(sub)
-    hotline_merge.cli.register(sub, text_matcher=speech_text_matcher)
+    hotline_merge.cli.register(sub, text_matcher=speech_text_matcher, prompt_check=check_prompts)
     asr.cli.register(sub)
+    ivr.prompts_cli.register(sub)
     tickets.cli.register(sub, upgrade=upgrade_database)
     agent_queue.cli.register(sub)
     accounts.cli.register(sub, upgrade=upgrade_database)

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_queue.actions import command
 from agent_queue.ami import AmiClient
+from agent_queue.callbacks import can_call_back
 from agent_queue.control import ControlPolicy, QueueCore
 from agent_queue.metrics import QueueCollector
 from agent_queue.services import AmiDialer, QueueService, SlaStore
@@ -195,6 +196,9 @@ class Engine:
     def _build_speech(self) -> None:
         # Always built: without a usable model it reports unavailable and menus use the keypad.
         self.speech = build_speech_service(self.settings, metrics=self.metrics)
+        if self.dialplan is not None:
+            # The department model trains here, at start-up, not on the first caller's words.
+            self.speech.matcher(self.dialplan.current)
 
     async def _connect_ami(self) -> None:
         # start() returns at once and keeps (re)connecting with backoff in the background:
@@ -245,6 +249,7 @@ class Engine:
             grammar=self.settings.asr.mode == "grammar",
             host_path=self.paths.recording_host,
             metrics=self.metrics,
+            callback_reachable=can_call_back if self.queue_manager.core.policy.callbacks else None,
         )
 
     async def start_agi(self) -> None:
@@ -320,6 +325,8 @@ class Engine:
                 return False
             plan = outcome.dialplan
             await self.prompts.render_all(prompt_texts(plan))
+            if self.speech is not None:
+                await asyncio.to_thread(self.speech.matcher, plan)  # train before the swap, off the loop
             await asyncio.to_thread(_compile_into, plan, self.paths.config_dir)
             self.dialplan.current, self.dialplan.path = plan, path
             self.dialplan.version += 1

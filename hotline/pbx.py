@@ -7,27 +7,36 @@ host's network, so SIP and AMI on 127.0.0.1 are reachable from the engine and th
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import math
 import os
 import re
 import secrets
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+import wave
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from config import Settings
 from config.settings import PROJECT_ROOT
 from hotline_merge.compiler import compile_path
+from hotline_merge.exceptions import DialplanInvalid
+from hotline_merge.loader import load_dialplan
+from hotline_merge.prompts import pbx_prompts
 from infra.errors import DomainError
+from ivr.prompts import PromptError, PromptLibrary
 
 TEMPLATES = PROJECT_ROOT / "asterisk" / "templates"
 PACKAGES = ("asterisk", "asterisk-core-sounds-en-gsm", "asterisk-moh-opsound-gsm")
@@ -209,6 +218,7 @@ def install(settings: Settings, progress: Progress = _stderr_progress) -> str:
     root = settings.pbx.dir / "root"
     if is_installed(settings):
         progress(f"already installed in {root}")
+        ensure_hosts(root)
         ensure_secrets(settings)
         return "cached"
     if os.geteuid() != 0:
@@ -247,10 +257,35 @@ def install(settings: Settings, progress: Progress = _stderr_progress) -> str:
         _run(["chroot", str(root), "apt-get", "clean"], what="apt-get clean")
     finally:
         _umount_proc(root)
+    ensure_hosts(root)
     (root / INSTALL_MARK).write_text(time.strftime("%Y-%m-%dT%H:%M:%S\n"))
     ensure_secrets(settings)
     progress(f"installed in {time.monotonic() - started:.0f} s")
     return "installed"
+
+
+def ensure_hosts(root: Path, hostname: str | None = None) -> bool:
+    """The chroot's /etc/hosts names this host, so Asterisk resolves its own name locally.
+
+    Asterisk looks its host name up on every call (acl.c, finding the address it speaks from);
+    a name the resolver does not know costs two failing DNS lookups per call, and a stalled
+    resolver blocks PJSIP's tasks: calls fail above ~10 calls/s. Idempotent; True if changed.
+    """
+    name = hostname or socket.gethostname()
+    path = root / "etc/hosts"
+    text = path.read_text() if path.exists() else ""
+    known = {tok for line in text.splitlines() for tok in line.split("#", 1)[0].split()[1:]}
+    wanted = [("127.0.0.1", "localhost"), ("127.0.1.1", name)]
+    missing = [f"{addr}\t{host}\n" for addr, host in wanted if host not in known]
+    if not missing:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    tmp = path.with_name(".hosts.tmp")
+    tmp.write_text(text + "".join(missing))
+    tmp.replace(path)
+    return True
 
 
 # --------------------------------------------------------------------------- config
@@ -351,7 +386,8 @@ def template_values(settings: Settings, layout: Layout, data: dict) -> dict[str,
     }
 
 
-def write_config(settings: Settings, layout: Layout | None = None) -> Path:
+def write_config(settings: Settings, layout: Layout | None = None,
+                 progress: Progress = _stderr_progress) -> Path:
     """Render every template and compile the dialplan into the PBX's config directory."""
     layout = layout or layout_for(settings)
     data = ensure_secrets(settings)
@@ -369,7 +405,66 @@ def write_config(settings: Settings, layout: Layout | None = None) -> Path:
     for pbx_dir in (layout.varlib_dir, layout.spool_dir, layout.run_dir, layout.log_dir, layout.prompt_dir,
                     layout.recording_dir):
         layout.host(pbx_dir).mkdir(parents=True, exist_ok=True)
+    write_silence(layout)
+    render_pbx_prompts(settings, layout, progress)
     return etc
+
+
+MANDARIN = "zh"  # CHANNEL(language) of callers; see asterisk/templates/extensions.conf
+
+
+def _tone(seconds: float, hz: float) -> bytes:
+    samples = (round(8000 * 0.3 * math.sin(2 * math.pi * hz * n / 8000)) if hz else 0
+               for n in range(int(8000 * seconds)))
+    return b"".join(struct.pack("<h", v) for v in samples)
+
+
+# Language-neutral sounds Asterisk itself plays to callers: GET DATA without a prompt plays
+# silence/1, RECORD FILE's BEEP plays beep. With the callers' language zh they are found here,
+# never in Asterisk's English core sounds.
+_NEUTRAL_SOUNDS = {"silence/1": (1.0, 0.0), "beep": (0.25, 1000.0)}
+
+
+def write_silence(layout: Layout) -> list[Path]:
+    """sounds/zh/silence/1 and sounds/zh/beep (written once)."""
+    out = []
+    for name, (seconds, hz) in _NEUTRAL_SOUNDS.items():
+        target = layout.host(f"{layout.data_dir}/sounds/{MANDARIN}/{name}.wav")
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.name}.tmp")
+            with wave.open(str(tmp), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(_tone(seconds, hz))
+            tmp.replace(target)
+        out.append(target)
+    return out
+
+
+def render_pbx_prompts(settings: Settings, layout: Layout, progress: Progress = _stderr_progress) -> bool:
+    """Render the prompts Asterisk plays by itself (hold, queue announcement, call-back), with
+    the engine's prompt library, before Asterisk starts: they must play while the engine is down."""
+    try:
+        texts = pbx_prompts(load_dialplan(settings.dialplan.path))
+    except DialplanInvalid:
+        return False  # compile_dialplan has already said why
+
+    async def render() -> None:
+        recordings = settings.dialplan.path / "recordings"
+        lib = PromptLibrary(host_dir=layout.host(layout.prompt_dir), pbx_dir=layout.prompt_dir,
+                            recordings_dir=recordings if recordings.is_dir() else None)
+        await lib.render_all(texts)
+
+    try:
+        # Own thread, own event loop: callers may already run one (the bench, async tests).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, render()).result()
+    except PromptError as exc:
+        progress(f"PBX prompts not rendered, the PBX plays no hold prompt: {exc}")
+        return False
+    return True
 
 
 def compile_dialplan(settings: Settings, out_dir: Path) -> None:
@@ -447,9 +542,11 @@ def start(settings: Settings, progress: Progress = _stderr_progress, *, boot_tim
         progress(f"already running (pid {pid})")
         return pid
     layout = layout or layout_for(settings)
+    if layout.root is not None:
+        ensure_hosts(layout.root)
     check_port_free(settings.pbx.sip_bind, settings.pbx.sip_port, "udp")
     check_port_free("127.0.0.1", settings.ami.port, "tcp")
-    etc = write_config(settings, layout)
+    etc = write_config(settings, layout, progress)
     for name, text in (extra_config or {}).items():
         (etc / name).write_text(text, encoding="utf-8")
     if layout.root is not None:

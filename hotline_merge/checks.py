@@ -54,6 +54,7 @@ class _Checker:
         self.references()
         self.hours_profiles()
         self.queues_staffed()
+        self.menu_sizes()
         self.menu_graph()
         return self.errors
 
@@ -223,6 +224,8 @@ class _Checker:
                     self.at((*base, "line"), f"{dotted((*base, 'line'))}: unknown line id '{option.line}'")
         for i, answer in enumerate(p.selfservice):
             ref(("selfservice", i, "department"), "department", answer.department)
+        for i, duty in enumerate(p.duties):
+            ref(("duties", i, "department"), "department", duty.department)
         for i, intent in enumerate(p.intents):
             ref(("intents", i, "department"), "department", intent.department)
             ref(("intents", i, "answer"), "self-service answer", intent.answer)
@@ -268,6 +271,20 @@ class _Checker:
                         ("queues", i, "skills", j, "skill"),
                         f"queues[{i}].skills[{j}].skill: no agent has skill '{s.skill}'",
                     )
+
+    def menu_sizes(self) -> None:
+        speech = self.plan.settings.speech
+        if speech.confirm_floor > speech.accept:
+            self.at(("settings", "speech", "confirm_floor"),
+                    f"settings.speech.confirm_floor: {speech.confirm_floor} is above accept ({speech.accept})")
+        most = self.plan.settings.limits.menu_options
+        for i, menu in enumerate(self.plan.menus):
+            if len(menu.options) > most:
+                self.at(
+                    ("menus", i, "options"),
+                    f"menus[{i}].options: menu '{menu.id}' has {len(menu.options)} options; at most {most} "
+                    "(settings.limits.menu_options) so a caller can keep them in mind",
+                )
 
     def menu_graph(self) -> None:
         menus = {m.id: (i, m) for i, m in enumerate(self.plan.menus)}

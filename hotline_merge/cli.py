@@ -7,10 +7,11 @@ Errors go to stderr, one `FILE:LINE:COL: message` per line.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import datetime as dt
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +27,24 @@ from hotline_merge.simulate import TextMatcher, dry_run
 USAGE = 2
 
 
-def register(sub: Any, *, text_matcher: Callable[[Dialplan], TextMatcher] | None = None) -> None:
-    """`text_matcher` builds `hotline route --text`'s matcher; the root passes the speech
-    package's, since this pure package imports none."""
+def register(
+    sub: Any,
+    *,
+    text_matcher: Callable[[Dialplan], TextMatcher] | None = None,
+    prompt_check: Callable[[Dialplan, Path], Awaitable[list[Any]]] | None = None,
+) -> None:
+    """`text_matcher` builds `hotline route --text`'s matcher; `prompt_check` renders the prompts
+    and returns what is wrong with them (too long, a language switch) for `dialplan check`. The
+    root passes the speech and IVR packages' own, since this pure package imports neither."""
     dialplan = sub.add_parser("dialplan", help="check, compile and compare dialplan YAML")
     dsub = dialplan.add_subparsers(dest="dialplan_command", metavar="ACTION")
     dsub.required = True
 
     check = dsub.add_parser("check", help="validate; one FILE:LINE:COL: message per error on stderr")
     check.add_argument("path", nargs="?", help="YAML file or folder (default: settings dialplan.path)")
-    check.set_defaults(func=cmd_check)
+    check.add_argument("--no-audio", action="store_true",
+                       help="skip rendering prompts (lengths and phoneme traces are not checked)")
+    check.set_defaults(func=cmd_check, prompt_check=prompt_check)
 
     comp = dsub.add_parser("compile", help="write Asterisk contexts, queues and routing.json")
     comp.add_argument("path", nargs="?", help="YAML file or folder (default: settings dialplan.path)")
@@ -106,6 +115,18 @@ def cmd_check(args: argparse.Namespace) -> int:
     plan = _load(path)
     if plan is None:
         return 1
+    prompt_check = getattr(args, "prompt_check", None)
+    if prompt_check is not None and not args.no_audio:
+        # Rendered lengths and phoneme traces: needs espeak-ng + sox (`--no-audio` skips).
+        try:
+            problems = asyncio.run(prompt_check(plan, path))
+        except Exception as exc:  # noqa: BLE001 - a missing tool is reported, not a traceback
+            print(f"{path}: prompts not rendered ({exc}); use --no-audio to skip", file=sys.stderr)
+            return 1
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        if problems:
+            return 1
     numbers = {line.number for line in plan.lines}
     print(
         f"{path}: ok ({len(plan.lines)} lines on {len(numbers)} numbers, {len(plan.menus)} menus, "

@@ -13,6 +13,8 @@ who cannot work the menu must still reach a person.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +72,7 @@ class SpeechHeard:
     confidence: float = 0.0
     text: str = ""
     name: str | None = None
+    confirm: bool = False  # middling confidence: ask the caller before routing
 
 
 Event = Played | DigitsEntered | NoInput | SpeechHeard
@@ -112,8 +115,9 @@ class _Decide:
 class _Waiting:
     """What the pending `Collect` asks for."""
 
-    kind: str  # menu | selfservice | explain | progress
+    kind: str  # menu | selfservice | explain | progress | confirm
     subject: str = ""
+    name: str = ""  # confirm: the intent heard (its self-service answer, if any)
 
 
 _Pending = Play | Collect | _Decide
@@ -124,6 +128,17 @@ def fill(text: str, **values: str) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
     return text
+
+
+def confirm_topic(dialplan: Dialplan, department: str) -> str:
+    """What the ask-back names: the duty's label (社保), else the department's name."""
+    duty = next((d for d in dialplan.duties if d.department == department and d.label), None)
+    return duty.label if duty is not None and duty.label else department
+
+
+def confirm_prompt_id(department: str) -> str:
+    # Prompt ids become file names: ASCII and stable per department.
+    return "confirm." + hashlib.sha1(department.encode()).hexdigest()[:10]
 
 
 def transition_text(lines: list[Line], day: dt.date) -> str | None:
@@ -137,9 +152,20 @@ def transition_text(lines: list[Line], day: dt.date) -> str | None:
     return None
 
 
+_SPEECH_INVITATION = re.compile(r"[^。！？]*(?:直接说|请说|说出)[^。！？]*[。！？]?")
+
+
+def keypad_text(prompt: str) -> str:
+    """A menu prompt without its sentences inviting the caller to speak (speech is off)."""
+    return _SPEECH_INVITATION.sub("", prompt).strip() or prompt
+
+
 class CallFlow:
-    def __init__(self, dialplan: Dialplan, dnis: str, at: dt.datetime) -> None:
+    def __init__(self, dialplan: Dialplan, dnis: str, at: dt.datetime, *, speech: bool = True) -> None:
+        """speech: the engine can listen (a model is loaded); without it no prompt invites
+        callers to speak and menus collect keys only."""
         self._plan = dialplan
+        self._speech = speech
         self._reg = registry_of(dialplan)
         self._dnis = dnis
         self._lines = self._reg.lines_for(dnis)
@@ -153,6 +179,8 @@ class CallFlow:
         self._waiting: _Waiting | None = None
         self._menus: list[str] = []
         self._failures = 0
+        self._silences = 0
+        self._reasked = False  # speech gets one second try, then an agent
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -189,6 +217,7 @@ class CallFlow:
             "selfservice": self._on_selfservice,
             "explain": self._on_explain,
             "progress": self._on_progress,
+            "confirm": self._on_confirm,
         }[self._waiting.kind]
         return self._run(handler(event))
 
@@ -248,7 +277,9 @@ class CallFlow:
         if line.mode != "main":
             self._department = line.department
         if line.mode == "merged":
-            return [self._decide(action="queue", queue=self._reg.general_queue, route="merged")]
+            # Chosen from a shared number's menu: say that the call is being put through.
+            hint = self._transfer_prompt() if self._menus else []
+            return hint + [self._decide(action="queue", queue=self._reg.general_queue, route="merged")]
         if line.menu is not None:
             return self._enter_menu(line.menu)
         return [self._decide(action="queue", queue=self._reg.line_queue(line), route=line.mode)]
@@ -261,12 +292,31 @@ class CallFlow:
     def _enter_menu(self, menu_id: str) -> list[_Pending]:
         self._menus.append(menu_id)
         self._failures = 0
+        self._silences = 0
         return [self._collect_menu()]
 
     def _collect_menu(self) -> Collect:
         menu = self._menu()
         self._waiting = _Waiting("menu", menu.id)
+        if menu.speech and not self._speech:
+            text = keypad_text(menu.prompt)
+            prompt_id = f"menu.{menu.id}.keypad" if text != menu.prompt else f"menu.{menu.id}"
+            return Collect(prompt_id, text, 1, menu.timeout_s, False)
         return Collect(f"menu.{menu.id}", menu.prompt, 1, menu.timeout_s, menu.speech)
+
+    def _on_silence(self) -> list[_Pending]:
+        """A silent caller hears the menu once and a short re-prompt, then goes to an agent:
+        callers who cannot or do not press keys must not sit through the menu three times."""
+        menu = self._menu()
+        self._silences += 1
+        self._failures += 1
+        if self._silences > 1:
+            return self._agent(route="agent-after-silence")
+        if self._failures > menu.retries:
+            return self._agent(route="agent-after-retries")
+        self._waiting = _Waiting("menu", menu.id)
+        return [Collect("prompt.timeout", self._plan.settings.prompts.timeout, 1, menu.timeout_s,
+                        menu.speech and self._speech)]
 
     def _back(self) -> list[_Pending]:
         if len(self._menus) > 1:
@@ -288,13 +338,13 @@ class CallFlow:
 
     def _on_menu(self, event: Event) -> list[_Pending]:
         if isinstance(event, NoInput):
-            return self._fail(invalid=False)
+            return self._on_silence()
         if isinstance(event, SpeechHeard):
             return self._on_speech(event)
         assert isinstance(event, DigitsEntered)
         digits = event.digits.strip()
         if not digits:
-            return self._fail(invalid=False)
+            return self._on_silence()
         if digits == "0":
             return self._agent()
         if digits == "*":
@@ -336,13 +386,42 @@ class CallFlow:
             matter = self._matter(event)
             if matter is not None:
                 return self._explain(matter)
-        if event.kind == "department":
-            intent = self._reg.intents.get(event.name or "")
-            if intent is not None and intent.answer is not None:
-                return self._selfservice(intent.answer)
-            if event.department in self._reg.departments:
-                return self._department_route(event.department)
-        return self._fail(invalid=True)
+        if event.kind == "department" and event.department in self._reg.departments:
+            if event.confirm:
+                return self._confirm(event.department, event.name or "")
+            return self._understood(event.department, event.name or "")
+        return self._reask()
+
+    def _understood(self, department: str, intent_name: str) -> list[_Pending]:
+        intent = self._reg.intents.get(intent_name)
+        if intent is not None and intent.answer is not None:
+            return self._selfservice(intent.answer)
+        return self._department_route(department)
+
+    def _confirm(self, department: str, intent_name: str) -> list[_Pending]:
+        """「您要反映的是社保方面的问题吗？是请按1，不是请按2」 — asked once, before routing."""
+        self._waiting = _Waiting("confirm", department, intent_name)
+        text = fill(self._plan.settings.prompts.confirm, topic=confirm_topic(self._plan, department))
+        return [Collect(confirm_prompt_id(department), text, 1, self._menu_timeout(), False)]
+
+    def _on_confirm(self, event: Event) -> list[_Pending]:
+        assert self._waiting is not None
+        department, intent_name = self._waiting.subject, self._waiting.name
+        key = event.digits.strip() if isinstance(event, DigitsEntered) else ""
+        if key == "1":
+            return self._understood(department, intent_name)
+        if key == "0":
+            return self._agent()
+        return self._reask()
+
+    def _reask(self) -> list[_Pending]:
+        """Speech not understood (or the caller said no): one short second try, then an agent."""
+        if self._reasked:
+            return self._agent(route="agent-after-reask")
+        self._reasked = True
+        menu = self._menu()
+        self._waiting = _Waiting("menu", menu.id)
+        return [Collect("prompt.reask", self._plan.settings.prompts.reask, 1, menu.timeout_s, menu.speech)]
 
     def _matter(self, event: SpeechHeard) -> NotAcceptedMatter | None:
         for key in (event.name, event.target):

@@ -270,6 +270,15 @@ class Intent(_Model):
     phrases: list[Name] = Field(min_length=1)
 
 
+class Duty(_Model):
+    """A department's duty vocabulary (职责/权责清单 terms) that the speech model learns from."""
+
+    department: Name
+    label: Name | None = Field(None, description="the matter as the caller hears it asked back, e.g. 社保")
+    terms: list[Name] = Field(min_length=1, description="matters this department handles, in callers' words")
+    examples: list[Name] = Field(default_factory=list, description="whole requests, as callers say them")
+
+
 class Prompts(_Model):
     agent: Prompt = "正在为您转接人工服务，请稍候。"
     timeout: Prompt = "对不起，没有收到您的按键。"
@@ -280,6 +289,46 @@ class Prompts(_Model):
         "您反映的是紧急情况，正在为您转接{number}。", description="{number} is replaced"
     )
     handoff: Prompt = Field("正在为您转接{department}，请稍候。", description="{department} is replaced")
+    # Played by Asterisk itself (dialplan and queues), also while the engine is down.
+    hold: Prompt = Field("您好，正在为您转接人工服务，请稍候。",
+                         description="answered by the PBX alone (engine down), before the fallback queue")
+    queue_hold: Prompt = Field(
+        "现在座席全忙，请您耐心等候。如需稍后给您回电，请按1，我们会按您现在的排队顺序回电。",
+        description="repeated to callers waiting in a queue (periodic announcement)",
+    )
+    fallback_hold: Prompt = Field("现在座席全忙，请您耐心等候，请不要挂机。",
+                                  description="repeated in the fallback queue, which offers no call-back")
+    callback_accepted: Prompt = "好的，已为您保留排队顺序，轮到您时座席会给您回电，请挂机等候。"
+    callback_unavailable: Prompt = "对不起，您的来电没有显示可以回拨的号码，无法为您回电，请继续等候。"
+    confirm: Prompt = Field(
+        "您要反映的是{topic}方面的问题吗？是请按1，不是请按2。",
+        description="asked when speech is understood with middling confidence; {topic} is the duty label",
+    )
+    reask: Prompt = Field(
+        "请您再简单说一下要办的事，也可以按键选择，人工服务请按0。",
+        description="after a 'no' or an unclear answer: the one second try before an agent",
+    )
+
+
+class PromptLimits(_Model):
+    """What a caller is asked to sit through; `hotline dialplan check` measures the rendered audio."""
+
+    menu_s: float = Field(
+        20, gt=0, le=120, description="longest menu prompt in seconds (the main menu includes the greeting)"
+    )
+    transition_s: float = Field(
+        10, gt=0, le=60, description="longest transition announcement of a merged number, in seconds"
+    )
+    menu_options: int = Field(5, ge=1, le=9, description="most digit options per menu (0 = agent comes on top)")
+
+
+class SpeechDecision(_Model):
+    """How sure the department model must be: decide, ask the caller back, or not understood."""
+
+    accept: float = Field(0.5, ge=0, le=1, description="model confidence that routes without asking")
+    confirm_floor: float = Field(
+        0.25, ge=0, le=1, description="below this the request is not understood; between: ask back once"
+    )
 
 
 class Settings(_Model):
@@ -287,6 +336,8 @@ class Settings(_Model):
     default_hours: Ident = "7x24"
     fallback_queue: QueueName = Field("hotline-fallback", description="static queue when the engine is down")
     prompts: Prompts = Prompts()
+    limits: PromptLimits = PromptLimits()
+    speech: SpeechDecision = SpeechDecision()
 
 
 class Dialplan(_Model):
@@ -305,6 +356,7 @@ class Dialplan(_Model):
     not_accepted: list[NotAcceptedMatter] = Field(default_factory=list)
     selfservice: list[SelfServiceAnswer] = Field(default_factory=list)
     intents: list[Intent] = Field(default_factory=list)
+    duties: list[Duty] = Field(default_factory=list)
 
     # Lookup tables built once per loaded dialplan (see registry.py); not part of the data.
     _cache: dict[str, Any] = PrivateAttr(default_factory=dict)

@@ -90,4 +90,5 @@ def _heard(result: Any, text: str) -> SpeechHeard:
         confidence=float(getattr(result, "confidence", 0.0) or 0.0),
         text=text,
         name=getattr(result, "name", None),
+        confirm=bool(getattr(result, "confirm", False)),
     )

@@ -64,8 +64,8 @@ def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
     root.setLevel(level)
     # panoramisk logs every AMI frame at INFO/DEBUG; our own edge logs what matters.
     logging.getLogger("panoramisk").setLevel(logging.WARNING)
-    # alembic announces its plugins and migration context at INFO on every start-up.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Alembic announces each of its built-in plugins at every start ("setup plugin ..."): noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def log_event(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: object) -> None:

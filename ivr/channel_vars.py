@@ -30,6 +30,7 @@ class ChannelVar(enum.StrEnum):
     DEPARTMENT = "IVR_DEPARTMENT"  # department the caller asked for ("" = general)
     TARGET = "IVR_TARGET"  # the number a dial decision goes to (110, 120, a sub-center)
     TICKET_ID = "TICKET_ID"  # the 12345 ticket number, opened before the caller is queued
+    CALLBACK_OK = "HOTLINE_CALLBACK_OK"  # 1: a dialable caller ID; [hotline-queue-exit] takes key 1
 
     @property
     def reader(self) -> Reader:
@@ -44,6 +45,7 @@ _READERS: dict[ChannelVar, Reader] = {
     ChannelVar.DEPARTMENT: "record",
     ChannelVar.TARGET: "record",
     ChannelVar.TICKET_ID: "record",
+    ChannelVar.CALLBACK_OK: "dialplan",
 }
 
 

@@ -1,5 +1,11 @@
 """Prompt audio: YAML prompt texts rendered with espeak-ng (Mandarin) + sox to 8 kHz files.
 
+Text goes through ivr.speakable first (numbers the Chinese way, then tone-numbered pinyin) and is
+spoken by espeak-ng's `cmn-Latn-pinyin` voice: on Debian 12's espeak-ng 1.51 the `cmn` voice
+reads Hanzi as English-spelled pinyin, the pinyin voice says Mandarin on 1.51 and 1.52 alike.
+`phoneme_trace` gives espeak-ng's `-x` trace of what a prompt sounds like; a `(en)` in it is a
+language switch (`language_switches`).
+
 Files are cached by a hash of text and voice, so a start-up re-renders only what changed;
 a recording with the same prompt id (in the recordings folder) overrides the synthesis.
 Dynamic texts (a ticket's status read back to a caller) go through the same cache.
@@ -14,17 +20,23 @@ import logging
 import os
 import re
 import shutil
+import wave
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.errors import DomainError
 from infra.logs import log_event
+from ivr.speakable import pinyin
 
 log = logging.getLogger("ivr.prompts")
 
-VOICE = "cmn"
-SPEED_WPM = 180  # espeak-ng's default 175; long menus must not drag
+VOICE = "cmn-latn-pinyin"
+# Words per minute = syllables per minute with the pinyin voice; espeak-ng's default is 175.
+SPEED_WPM = 185
+# Bumped when the text -> audio pipeline changes, so cached files are rendered again.
+PIPELINE = "pinyin-2"
+_SWITCH = re.compile(r"\(([a-z]{2,3}(?:-[A-Za-z0-9]+)*)\)")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]")
 MANIFEST = ".manifest.json"
 
@@ -40,11 +52,20 @@ def file_stem(prompt_id: str) -> str:
     return _SAFE.sub("_", prompt_id)
 
 
+@dataclass(frozen=True)
+class RenderedPrompt:
+    id: str
+    seconds: float
+    path: Path  # the host file
+    source: str  # synthesized | recorded
+
+
 @dataclass
 class RenderReport:
     built: int = 0
     cached: int = 0
     recorded: int = 0
+    prompts: list[RenderedPrompt] = field(default_factory=list)
 
 
 class PromptLibrary:
@@ -62,6 +83,12 @@ class PromptLibrary:
         """What to hand to STREAM FILE / GET DATA (no extension)."""
         return f"{self.pbx_dir}/{file_stem(prompt_id)}"
 
+    def host_file(self, prompt_id: str) -> Path:
+        return self.host_dir / f"{file_stem(prompt_id)}.wav"
+
+    def is_recorded(self, prompt_id: str) -> bool:
+        return self._recording(prompt_id) is not None
+
     def _load_manifest(self) -> None:
         try:
             self._manifest = json.loads((self.host_dir / MANIFEST).read_text())
@@ -77,7 +104,7 @@ class PromptLibrary:
         recorded = self._recording(prompt_id)
         if recorded is not None:
             return "rec:" + hashlib.sha256(recorded.read_bytes()).hexdigest(), recorded
-        return hashlib.sha256(f"{self.voice}|{SPEED_WPM}|{text}".encode()).hexdigest(), None
+        return hashlib.sha256(f"{PIPELINE}|{self.voice}|{SPEED_WPM}|{text}".encode()).hexdigest(), None
 
     def _recording(self, prompt_id: str) -> Path | None:
         if self.recordings_dir is None:
@@ -99,11 +126,15 @@ class PromptLibrary:
             nonlocal done
             outcome = await self._ensure(pid, text)
             setattr(report, outcome, getattr(report, outcome) + 1)
+            target = self.host_file(pid)
+            source = "recorded" if self._recording(pid) is not None else "synthesized"
+            report.prompts.append(RenderedPrompt(pid, wav_seconds(target), target, source))
             done += 1
             if progress:
                 progress(done, len(prompts))
 
         await asyncio.gather(*(one(pid, text) for pid, text in sorted(prompts.items())))
+        report.prompts.sort(key=lambda p: p.id)
         self._save_manifest()
         log_event(log, "prompts ready", built=report.built, cached=report.cached, recorded=report.recorded)
         return report
@@ -123,7 +154,7 @@ class PromptLibrary:
         lock = self._locks.setdefault(prompt_id, asyncio.Lock())
         async with lock:
             digest, recorded = self._digest(prompt_id, text)
-            target = self.host_dir / f"{file_stem(prompt_id)}.wav"
+            target = self.host_file(prompt_id)
             if self._manifest.get(prompt_id) == digest and target.exists():
                 return "cached"
             async with self._sem:
@@ -153,13 +184,47 @@ async def _convert(source: Path, target: Path) -> None:
     tmp.replace(target)
 
 
+def voice_text(text: str, voice: str = VOICE) -> str:
+    """What espeak-ng is given: pinyin for the pinyin voice, the text itself for any other."""
+    return pinyin(text) if voice.lower().startswith("cmn-latn-pinyin") else text
+
+
 async def synthesize(text: str, target: Path, *, voice: str = VOICE) -> None:
     """Text -> 8 kHz 16-bit mono WAV (what Asterisk plays without transcoding on slin)."""
     if not shutil.which("espeak-ng"):
         raise PromptError("espeak-ng not found (apt-get install espeak-ng)")
+    spoken = voice_text(text, voice)
+    if not spoken.strip():
+        raise PromptError(f"nothing speakable in {text[:40]!r}")
     raw = target.with_suffix(".espeak.wav")
     try:
-        await _run("espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-w", str(raw), text)
+        await _run("espeak-ng", "-v", voice, "-s", str(SPEED_WPM), "-w", str(raw), spoken)
         await _convert(raw, target)
     finally:
         raw.unlink(missing_ok=True)
+
+
+async def phoneme_trace(text: str, *, voice: str = VOICE) -> str:
+    """espeak-ng's phoneme trace (`-x`) of the text as synthesize() would speak it."""
+    if not shutil.which("espeak-ng"):
+        raise PromptError("espeak-ng not found (apt-get install espeak-ng)")
+    proc = await asyncio.create_subprocess_exec(
+        "espeak-ng", "-v", voice, "-q", "-x", voice_text(text, voice),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await proc.communicate()
+    if proc.returncode != 0:
+        raise PromptError(f"espeak-ng -x failed (exit {proc.returncode}): {err.decode(errors='replace')[-300:]}")
+    return out.decode(errors="replace")
+
+
+def language_switches(trace: str) -> list[str]:
+    """Languages espeak-ng switched to inside a trace, e.g. ['en'] for `(en)nI55nt'u:55(cmn)`.
+
+    The switch back to the voice's own language (`(cmn)`) is not one."""
+    return sorted({lang for lang in _SWITCH.findall(trace) if lang != "cmn"})
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as w:
+        return w.getnframes() / w.getframerate()

@@ -92,6 +92,7 @@ class CallService:
         db_timeout: float = 3.0,
         grammar: bool = True,
         metrics: Metrics | None = None,
+        callback_reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.dialplan = dialplan
         self.metrics = metrics or Metrics()
@@ -106,6 +107,8 @@ class CallService:
         self.db_timeout = db_timeout
         # Grammar mode (the plan's phrases + [unk]) is far cheaper and, for intents, more accurate.
         self.grammar = grammar
+        # Whether a caller ID can be called back (the queue manager's rule); None: no call-backs.
+        self.callback_reachable = callback_reachable
         self.stats = CallStats()
 
     def handlers(self) -> dict[str, Handler]:
@@ -117,7 +120,8 @@ class CallService:
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
         started = time.perf_counter()
-        flow = CallFlow(self.dialplan.current, dnis, at=self.clock())
+        flow = CallFlow(self.dialplan.current, dnis, at=self.clock(),
+                        speech=self.speech is not None and self.speech.available)
         outcome = "failed"
         try:
             outcome = await self._run_flow(agi, flow, dnis)
@@ -182,9 +186,11 @@ class CallService:
         """Stream the caller's audio to the AudioSocket server and match what they said."""
         call_uuid = str(uuid.uuid4())
         plan = self.dialplan.current
+        # Built at start-up and on reload; should a plan arrive untrained, train off the loop.
+        await asyncio.to_thread(self.speech.matcher, plan)
         listening = asyncio.create_task(
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
-                               timeout=step.timeout_s)
+                               timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)
         )
         ready_at: list[float] = []
         listening.add_done_callback(lambda _t: ready_at.append(time.perf_counter()))
@@ -209,7 +215,8 @@ class CallService:
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
-                           confidence=intent.confidence, text=utterance.text, name=intent.name)
+                           confidence=intent.confidence, text=utterance.text, name=intent.name,
+                           confirm=intent.confirm)
 
     # ------------------------------------------------------------------ return visit (回访)
     async def handle_survey(self, agi: AgiChannel) -> None:
@@ -254,6 +261,9 @@ class CallService:
                 await agi.set_variable(d.ticket_variable, ref.number)
             await agi.set_variable(ChannelVar.DEPARTMENT, d.department or "")
             await agi.set_variable(ChannelVar.QUEUE, d.queue or "")
+            if self.callback_reachable is not None and self.callback_reachable(req.callerid):
+                # The queue's exit context accepts key 1 (call-back keeping the place) only then.
+                await agi.set_variable(ChannelVar.CALLBACK_OK, "1")
             await agi.set_variable(ChannelVar.ACTION, IvrAction.QUEUE)
             self.stats.queued += 1
             return

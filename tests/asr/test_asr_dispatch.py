@@ -109,3 +109,16 @@ def test_cli_suggest(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert data["topic"] == "教育文体" and data["source"] == "model"
     assert set(data) == {"topic", "department", "topic_confidence", "ticket_type", "type_confidence", "source"}
+
+
+def test_suggestions_speak_the_dialplan_department_names() -> None:
+    from hotline_merge.loader import load_dialplan
+
+    plan = load_dialplan(Path(__file__).resolve().parents[2] / "dialplans")
+    names = {d.name for d in plan.departments}
+    suggester = DispatchSuggester.keywords_only().for_dialplan(plan)
+    s = suggester.suggest("我要投诉小区物业乱收费")
+    assert (s.topic, s.department) == ("城乡建设", "市住建局")
+    assert suggester.suggest("我们单位拖欠工资").department == "市人社局"
+    assert suggester.suggest("医院的医生态度很差").department is None  # 武威's dialplan has no 卫健委
+    assert set(suggester.topic_departments.values()) <= names

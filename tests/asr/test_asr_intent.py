@@ -188,6 +188,6 @@ def test_cli_intent_json(capsys: pytest.CaptureFixture[str], tmp_path, monkeypat
     data = json.loads(capsys.readouterr().out)
     assert main(["intent", "我家着火了", "--json"]) == 0
     fire = json.loads(capsys.readouterr().out)
-    assert set(data) == {"intent", "department", "target", "confidence", "matched"}
+    assert set(data) == {"intent", "department", "target", "confidence", "matched", "confirm", "source"}
     assert (data["intent"], data["department"], data["matched"]) == ("department", "市住房公积金中心", "公积金")
     assert (fire["intent"], fire["target"]) == ("emergency", "119")

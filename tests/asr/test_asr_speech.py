@@ -243,3 +243,18 @@ async def test_engine_factory_loads_the_configured_model_at_start(tmp_path: Path
     finally:
         await service.close()
     assert not service.available
+
+
+async def test_a_sure_partial_ends_the_utterance_on_a_short_pause(speech) -> None:
+    """The early decision: a partial holding a listed phrase ends on early_silence, not end_silence."""
+    lang, service = speech
+    phrase = list(PHRASES[lang])[1]
+    seen: list[str] = []
+
+    def sure(text: str) -> bool:
+        seen.append(text)
+        return matcher_for(lang).decides_early(text)
+
+    utterance, _client = await call(service, synthesize(phrase, lang), grammar=list(PHRASES[lang]), decide_early=sure)
+    assert utterance.reason == "speech" and seen  # partials were offered to the early decision
+    assert matcher_for(lang).match(utterance.text).kind != "unknown"

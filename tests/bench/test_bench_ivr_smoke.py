@@ -24,6 +24,7 @@ def test_bench_ivr_tiny_mode_has_no_failed_call_and_prints_the_ratios():
     assert run.returncode == 0, run.stderr[-3000:]
     for system in ("ours", "dialplan", "pyst2"):
         assert re.search(rf"^RESULT system={system} max_cps=2 failed_at_max=0 ", run.stdout, re.M), run.stdout
+    assert re.search(r"^RESULT system=ours .* engine_cpu_ms_per_call=\d+\.\d\d$", run.stdout, re.M), run.stdout
     assert re.search(r"^ratio ours/dialplan: \d+\.\d\d ", run.stdout, re.M), run.stdout
     assert re.search(r"^ratio ours/pyst2: \d+\.\d\d ", run.stdout, re.M), run.stdout
     for system in ("ours", "pyst2"):

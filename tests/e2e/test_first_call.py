@@ -3,6 +3,7 @@
 import pytest
 
 from hotline_merge.registry import registry_of
+from tests.e2e.test_ivr_calls import prompt_ms
 
 pytestmark = pytest.mark.pbx
 
@@ -31,7 +32,8 @@ async def test_engine_down_sends_the_caller_to_the_fallback_queue(engine, ami_wa
     await engine.stop_agi()
     try:
         mark = ami_watch.mark()
-        result = await sipp.call("12345", steps=[("pause", 3000)])
+        # The PBX itself answers and says "please hold" before queueing.
+        result = await sipp.call("12345", steps=[("pause", prompt_ms(engine, "pbx.hold") + 3000)])
         assert result.failed == 0, result.stderr
         joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20)
         channel = joins[0]["Channel"]

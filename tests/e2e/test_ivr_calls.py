@@ -61,9 +61,9 @@ def _vars(ami_watch, mark: int, channel: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     ("number", "digits"),
     [
-        ("12345", "3"),  # 人社 -> the parallel line's shared queue
-        ("12345", "91"),  # other departments -> 交通 (parallel 12328)
-        ("12345", "6"),  # 税务 -> handed to the sub-center's queue
+        ("12345", "21"),  # 社保医保公积金 -> 人社: the parallel line's shared queue
+        ("12345", "31"),  # 交通城管环境供热 -> 交通 (parallel 12328)
+        ("12345", "42"),  # other departments -> 税务: handed to the sub-center's queue
         ("12348", "2"),  # parallel line -> expert seats
         ("2253337", "2"),  # shared number -> the procurement service (merged: 12345 seats)
         ("12366", ""),  # sub-center's own number -> its own queue
@@ -154,15 +154,15 @@ async def test_a_failing_database_still_leaves_the_caller_in_a_queue(engine, ami
         raise OSError("database is gone")
 
     monkeypatch.setattr(engine.tickets, "open_from_call", broken)
-    mark, _ = await _one_call(sipp, ami_watch, "12345", "0")
+    mark, _ = await _one_call(sipp, ami_watch, "12345", "0", hold_ms=prompt_ms(engine, "pbx.hold") + 8000)
     join = (await ami_watch.wait_for("QueueCallerJoin", since=mark, timeout=20))[0]
     assert join["Queue"] == "hotline-general"  # the line's compiled fallback queue
-    assert _vars(ami_watch, mark, join["Channel"])["IVR_ROUTE"].startswith("fallback:")
+    assert _vars(ami_watch, mark, join["Channel"])["IVR_ROUTE"] == "fallback:no-decision"
 
 
 async def test_engine_restart_mid_call_leaves_the_caller_in_the_fallback_queue(engine, ami_watch, sipp):
     mark = ami_watch.mark()
-    call = asyncio.create_task(sipp.call("12345", steps=[("pause", 6000)]))
+    call = asyncio.create_task(sipp.call("12345", steps=[("pause", 6000 + prompt_ms(engine, "pbx.hold"))]))
     await ami_watch.wait_for("AGIExecStart", since=mark, timeout=15,
                              where=lambda e: "menu_main" in e.get("Command", ""))
     await engine.stop_agi(grace=0)  # the engine dies mid-menu
@@ -177,7 +177,7 @@ async def test_engine_restart_mid_call_leaves_the_caller_in_the_fallback_queue(e
 async def test_two_hundred_concurrent_calls_through_menus_without_a_failure(engine, ami_watch, sipp):
     mark = ami_watch.mark()
     # 10 new calls a second, each on the line ~28 s: all 200 are up at once after 20 s.
-    result = await sipp.call("12345", steps=_keys("3", hold_ms=20_000), calls=200, rate=10, limit=200,
+    result = await sipp.call("12345", steps=_keys("21", hold_ms=20_000), calls=200, rate=10, limit=200,
                              timeout_s=240)
     assert result.failed == 0 and result.successful == 200, result.stderr[-2000:]
     joins = await ami_watch.wait_for("QueueCallerJoin", since=mark, count=200, timeout=60)

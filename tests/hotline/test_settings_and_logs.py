@@ -36,3 +36,17 @@ def test_relative_paths_are_anchored_to_the_project(tmp_path):
     f.write_text('dialplan = { path = "dialplans" }\n')
     s = load_settings(f, environ={})
     assert s.dialplan.path.is_absolute() and s.dialplan.path.name == "dialplans"
+
+
+
+def test_engine_start_logging_has_no_alembic_plugin_lines(tmp_path):
+    """What `hotline serve` prints while migrating: alembic's 'setup plugin' INFO lines are gone."""
+    import subprocess
+    import sys
+
+    code = ("from infra.logs import setup_logging; setup_logging('INFO'); from hotline.schema import upgrade_sync; "
+            f"upgrade_sync('sqlite+aiosqlite:///{tmp_path / 'h.db'}')")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "Running upgrade" in run.stderr  # the migration lines worth reading stay
+    assert "setup plugin" not in run.stderr

@@ -314,3 +314,20 @@ def test_shipped_dialplan_passes_check(capsys: pytest.CaptureFixture[str]) -> No
 
     assert run_cli(["dialplan", "check", str(DIALPLANS)]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_menu_with_more_options_than_a_caller_keeps_in_mind(write_yaml: Writer, small_text: str) -> None:
+    crowded = edit(small_text, '      "3": {menu: more}\n',
+                   '      "3": {menu: more}\n' + "".join(f'      "{d}": {{department: 市民政局}}\n' for d in "4567"))
+    path = write_yaml(crowded)
+    errors = errors_of(path)
+    assert any("menu 'main' has 7 options; at most 5 (settings.limits.menu_options)" in e for e in errors), errors
+    line = next(i for i, row in enumerate(crowded.splitlines(), 1) if row.strip() == '"1": {department: 市人社局}')
+    assert any(e.startswith(f"{path}:{line}:") for e in errors), errors
+    relaxed = crowded.replace("menus:\n", "settings:\n  limits: {menu_options: 7}\nmenus:\n", 1)
+    assert validate_dialplan(write_yaml(relaxed))[1] == []
+
+
+def test_ask_back_floor_above_accept_is_refused(write_yaml: Writer, small_text: str) -> None:
+    path = write_yaml("settings:\n  speech: {accept: 0.3, confirm_floor: 0.6}\n" + small_text)
+    assert any("settings.speech.confirm_floor: 0.6 is above accept (0.3)" in e for e in errors_of(path))

@@ -230,7 +230,7 @@ def test_route_cli_prints_the_decision(capsys: pytest.CaptureFixture[str]) -> No
         "--dnis",
         "12345",
         "--digits",
-        "3",
+        "21",
         "--at",
         "2026-11-23T03:00:00+08:00",
         "--json",
@@ -290,3 +290,17 @@ def test_route_cli_text_uses_the_speech_matcher(
     assert run_cli(argv) == 0
     out = json.loads(capsys.readouterr().out)
     assert (out["action"], out[field]) == (action, expected)
+
+
+def test_queues_play_only_the_mandarin_hold_prompt_and_offer_the_call_back_key(wuwei: Dialplan) -> None:
+    from hotline_merge.prompts import PBX_SOUNDS, pbx_prompts, prompt_catalog
+
+    sections = _queue_sections(compile_dialplan(wuwei)[QUEUES_FILE].decode())
+    for name, body in sections.items():
+        # Asterisk's English position / hold-time / thank-you sounds are off in every queue.
+        assert {"announce-frequency = 0", "announce-position = no", "announce-holdtime = no"} <= set(body), name
+        assert "queue-thankyou =" in body, name
+        assert f"periodic-announce = {PBX_SOUNDS['queue.hold']}" in body, name
+        assert "context = hotline-queue-exit" in body, name
+    assert "按1" in pbx_prompts(wuwei)["queue.hold"]
+    assert set(PBX_SOUNDS) <= set(prompt_catalog(wuwei))

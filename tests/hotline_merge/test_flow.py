@@ -107,11 +107,50 @@ def test_speech_routes_by_department(small: Dialplan) -> None:
     )
 
 
-def test_unknown_speech_counts_as_a_wrong_key(small: Dialplan) -> None:
+def test_unknown_speech_is_asked_again_once_then_an_agent_takes_it(small: Dialplan) -> None:
     flow = CallFlow(small, "12345", NOON)
     flow.start()
     step = flow.feed(SpeechHeard("unknown", text="嗯"))
-    assert isinstance(step, Play) and step.prompt_id == "menu.main.invalid"
+    assert isinstance(step, Collect) and step.prompt_id == "prompt.reask" and step.speech
+    step = drain(flow, flow.feed(SpeechHeard("unknown", text="那个那个")))
+    assert isinstance(step, Finish)
+    assert (step.decision.route, step.decision.queue) == ("agent-after-reask", "general")
+
+
+def test_keys_still_work_after_the_reask(small: Dialplan) -> None:
+    flow = CallFlow(small, "12345", NOON)
+    flow.start()
+    flow.feed(SpeechHeard("unknown", text="嗯"))
+    step = drain(flow, flow.feed(DigitsEntered("0")))
+    assert isinstance(step, Finish) and step.decision.route == "agent"
+
+
+def _heard_halfway(department: str = "市人社局") -> SpeechHeard:
+    return SpeechHeard("department", department, None, 0.4, "我那个失业的钱的事", "department:" + department,
+                       confirm=True)
+
+
+def test_middling_speech_is_confirmed_by_key_1_before_routing(small: Dialplan) -> None:
+    flow = CallFlow(small, "12345", NOON)
+    flow.start()
+    ask = flow.feed(_heard_halfway())
+    assert isinstance(ask, Collect) and ask.prompt_id.startswith("confirm.") and not ask.speech
+    assert ask.text == "您要反映的是市人社局方面的问题吗？是请按1，不是请按2。"
+    step = drain(flow, flow.feed(DigitsEntered("1")))
+    assert isinstance(step, Finish) and step.decision.department == "市人社局"
+    assert step.decision.queue == "hrss"
+
+
+@pytest.mark.parametrize("answer", [DigitsEntered("2"), NoInput()])
+def test_a_no_to_the_confirmation_reasks_once_then_agent(small: Dialplan, answer) -> None:
+    flow = CallFlow(small, "12345", NOON)
+    flow.start()
+    flow.feed(_heard_halfway())
+    again = flow.feed(answer)
+    assert isinstance(again, Collect) and again.prompt_id == "prompt.reask"
+    flow.feed(_heard_halfway())  # asked back a second time: still half sure
+    step = drain(flow, flow.feed(DigitsEntered("2")))
+    assert isinstance(step, Finish) and step.decision.route == "agent-after-reask"
 
 
 @pytest.mark.parametrize("where", ["", "3"])

@@ -149,20 +149,19 @@ async def test_a_caller_who_hangs_up_in_the_menu_leaves_an_abandoned_ticket_and_
     assert service.stats.abandoned == 1
 
 
-async def test_a_silent_caller_hears_the_retry_prompt_then_goes_to_an_agent(plan: Dialplan) -> None:
+async def test_a_silent_caller_hears_the_menu_once_a_short_reprompt_then_goes_to_an_agent(plan: Dialplan) -> None:
     tickets, prompts = FakeTickets(), FakePrompts()
 
     def asterisk(command: str) -> str:
         return "200 result= (timeout)" if command.startswith("GET DATA") else "200 result=0 endpos=8000"
 
     commands = await _call(_service(plan, tickets, prompts), asterisk)
-    menus = [c for c in commands if c.startswith("GET DATA /prompts/menu_main")]
-    assert len(menus) == 3  # the first try and retries: 2
+    asked = [c.split()[2] for c in commands if c.startswith("GET DATA")]
+    assert len(asked) == 2 and asked[0].endswith("/menu_main")  # the menu once, then the re-prompt
+    assert "没有收到您的按键" in prompts.by_path[asked[1]]
     played = [c.split()[2] for c in commands if c.startswith("STREAM FILE")]
-    assert len(played) == 3 and len(set(played[:2])) == 1  # "no key received" twice, then the hand-over
-    assert "没有收到您的按键" in prompts.by_path[played[0]]
-    assert "转接人工服务" in prompts.by_path[played[2]]
-    assert _variables(commands)["IVR_ROUTE"] == "agent-after-retries"
+    assert len(played) == 1 and "转接人工服务" in prompts.by_path[played[0]]
+    assert _variables(commands)["IVR_ROUTE"] == "agent-after-silence"
     assert _variables(commands)["IVR_QUEUE"] == "general"
     assert commands[-1] == "SET VARIABLE IVR_ACTION \"queue\""
 

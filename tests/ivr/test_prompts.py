@@ -62,3 +62,11 @@ async def test_play_path_has_no_extension_and_no_dots(tmp_path):
 async def test_empty_prompt_is_refused_with_its_id(tmp_path):
     with pytest.raises(PromptError, match="menu.x: empty"):
         await _lib(tmp_path).render_all({"menu.x": "  "})
+
+
+def test_the_pbx_plays_the_files_the_prompt_library_renders() -> None:
+    from hotline_merge.prompts import PBX_SOUNDS
+
+    # Asterisk finds relative names under sounds/; the engine renders into sounds/hotline.
+    for prompt_id, sound in PBX_SOUNDS.items():
+        assert sound == f"hotline/{file_stem(prompt_id)}"

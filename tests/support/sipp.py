@@ -354,11 +354,13 @@ class Sipp:
 
     async def call(self, number: str, *, steps: list[tuple[str, object]] | None = None, calls: int = 1,
                    rate: float = 10, limit: int | None = None, caller: str = "13800138000",
-                   timeout_s: int = 120, name: str = "uac") -> SippResult:
+                   timeout_s: int = 120, name: str = "uac", hangup: bool = True) -> SippResult:
+        """hangup=False: the PBX ends the call; the caller waits for its BYE after the steps."""
         self._n += 1
         pcap_dir = self.workdir / f"{self._n:03d}-pcaps"
         pcap_dir.mkdir(parents=True, exist_ok=True)
-        scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)], workdir=pcap_dir), name)
+        scenario = self._write(uac_scenario(steps=steps or [("pause", 1000)], workdir=pcap_dir, hangup=hangup),
+                               name)
         inf = self.workdir / f"{self._n:03d}-callers.csv"
         inf.write_text("SEQUENTIAL\n" + "".join(f"{caller}\n" for _ in range(max(1, calls))))
         args = [
