@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 HOTLINE := $(VENV)/bin/hotline
-DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates chromium chromium-driver fonts-noto-cjk
+DEB_PACKAGES := debootstrap sip-tester espeak-ng sox postgresql iproute2 ca-certificates prometheus chromium chromium-driver fonts-noto-cjk
 STAMP  := $(VENV)/.installed
 # Browser libraries of the agent desktop (SIP.js), pinned by web/js/package-lock.json, served by us.
 JS_STAMP := web/js/node_modules/.installed

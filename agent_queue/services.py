@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ from agent_queue.models import QueueCallOutcomeRow
 from agent_queue.sla import CallOutcome, Result
 from agent_queue.state import AgentState, default_interface
 from infra.logs import log_event
+from infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -110,14 +112,24 @@ class AmiDialer:
             raise DialFailed(f"originate to {number}: not answered (reason {done.reason if done else '?'})")
 
 
+def decision_queue(d: Decision) -> str:
+    if isinstance(d, PlaceCallback | DropCallback):
+        return d.request.queue
+    return getattr(d, "queue", "")
+
+
 class QueueService:
     def __init__(self, *, client: AmiClient, core: QueueCore, store: SlaStore | None = None,
                  notes: TicketNotes | None = None, clock: Callable[[], float] = time.time,
                  tick_s: float = 5.0, callback_channel: str = "PJSIP/{number}@trunk",
-                 leader: Leadership | None = None) -> None:
+                 leader: Leadership | None = None, metrics: Metrics | None = None) -> None:
         self.client, self.core, self.store = client, core, store
         self.leader = leader  # several engines: only the leader's decisions reach the PBX
         self._led_at: float | None = None
+        self.metrics = metrics or Metrics()
+        # What the control loop did, for the wallboard: counts since start and the latest ones.
+        self.decision_counts: Counter[str] = Counter()
+        self.recent: deque[tuple[float, Decision]] = deque(maxlen=30)
         self.notes = notes or LogTicketNotes()
         self.clock, self.tick_s = clock, tick_s
         self.callback_channel = callback_channel
@@ -161,7 +173,11 @@ class QueueService:
                 continue  # another engine controls the queues; this one keeps its board current
             if self.leader is not None and self._led_at is None:
                 await self._take_over()
-            for d in self.core.tick(self.clock()):
+            now = self.clock()
+            for d in self.core.tick(now):
+                self.metrics.queue_decisions.labels(decision=type(d).__name__, queue=decision_queue(d)).inc()
+                self.decision_counts[type(d).__name__] += 1
+                self.recent.append((now, d))
                 try:
                     await self.apply(d)
                 except QueueError as exc:

@@ -50,6 +50,7 @@ from asr.exceptions import ModelUnavailable, RecognizerOverloaded
 from asr.intent import IntentMatcher, IntentResult, default_matcher, matcher_from_dialplan
 from asr.recognizer import Decoded, RecognizerPool, load_pool
 from infra.logs import log_event
+from infra.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +103,10 @@ class SpeechService:
         model_path: Path | None = None,
         threads: int = 0,
         threshold: float = 0.6,
+        metrics: Metrics | None = None,
     ) -> None:
         self._pool = pool
+        self.metrics = metrics or Metrics()
         self.limits = limits or SpeechLimits()
         self.unavailable_reason = "" if pool else (unavailable_reason or "no speech model loaded")
         # Only the composition root sets this, from settings; no call can name a model.
@@ -278,6 +281,7 @@ class SpeechService:
         digits = ""
         reason: EndReason | None = None
         result: Decoded | None = None
+        decode_s = 0.0
         try:
             while reason is None:
                 event = await call.next_event(wait=max(0.0, guard - loop.time()))
@@ -308,7 +312,9 @@ class SpeechService:
                         quiet_bytes = trailing
                     else:
                         quiet_bytes += len(chunk)
+                    t0 = time.perf_counter()
                     decoded = await stream.accept(chunk)
+                    decode_s += time.perf_counter() - t0
                     if decoded.final and decoded.text:
                         result, reason = decoded, "speech"
                         break
@@ -319,7 +325,9 @@ class SpeechService:
                             listener.on_partial(PartialHeard(call.uuid, decoded.text))
                         decided = bool(listener.decide_early and listener.decide_early(decoded.text))
                     if heard and quiet_bytes >= (early_quiet if decided else end_quiet):
+                        t0 = time.perf_counter()
                         flushed = await stream.finish()
+                        decode_s += time.perf_counter() - t0
                         if flushed.text:
                             result, reason = flushed, "speech"
                             break
@@ -349,6 +357,8 @@ class SpeechService:
             words=result.words if result else (),
             endpoint_latency=(finished - last_voiced) if (reason == "speech" and last_voiced) else None,
         )
+        if utterance.audio_seconds > 0:
+            self.metrics.asr_rtf.observe(decode_s / utterance.audio_seconds)
         log_event(
             log,
             "utterance",
@@ -388,7 +398,8 @@ def _rms(pcm: bytes) -> float:
     return math.sqrt(sum(s * s for s in samples) / len(samples))
 
 
-def build_speech_service(settings: Any, *, limits: SpeechLimits | None = None) -> SpeechService:
+def build_speech_service(settings: Any, *, limits: SpeechLimits | None = None,
+                         metrics: Metrics | None = None) -> SpeechService:
     """The composition root's factory. Cheap and synchronous: the model (seconds, hundreds
     of MB) is loaded off the event loop by `start()`; a missing or broken model then gives
     an unavailable service, logged with its path, never a failed start-up."""
@@ -401,4 +412,5 @@ def build_speech_service(settings: Any, *, limits: SpeechLimits | None = None) -
         threads=settings.asr.threads,
         threshold=settings.asr.confidence,
         unavailable_reason="" if settings.asr.vosk_model else "asr.vosk_model is empty",
+        metrics=metrics,
     )

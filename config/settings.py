@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from infra.errors import DomainError
 
@@ -40,6 +40,7 @@ class EngineSettings(_Section):
     web_port: int = Field(8080, ge=1, le=65535)
     max_calls: int = Field(1000, ge=1, description="concurrent AGI sessions before new ones are shed")
     log_level: str = Field("INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    log_format: str = Field("text", pattern=r"^(text|json)$", description="text: key=value lines; json: one object a line")
 
 
 class AmiSettings(_Section):
@@ -70,6 +71,30 @@ class PbxSettings(_Section):
     )
 
 
+class AsteriskSettings(_Section):
+    """Where the production Asterisk's files are. Empty: the dev PBX's layout (`hotline pbx`).
+
+    `*_dir` are paths as Asterisk sees them, `*_host_dir` the same folders as the engine sees
+    them (a shared mount may differ; empty: the same path)."""
+
+    config_dir: str = Field("", description="folder the compiled hotline-*.conf go to (engine's view), "
+                            "#include'd by Asterisk's extensions.conf and queues.conf, e.g. /etc/asterisk/hotline")
+    sounds_dir: str = Field("", description="rendered prompts, Asterisk's view, e.g. /usr/share/asterisk/sounds/hotline")
+    sounds_host_dir: str = ""
+    recordings_dir: str = Field("", description="voice mail recordings, Asterisk's view, e.g. "
+                                "/var/spool/asterisk/hotline-recordings")
+    recordings_host_dir: str = ""
+    queue_log: str = Field("", description="Asterisk's queue_log as the engine reads it (reconciliation "
+                           "after an outage); empty: /var/log/asterisk/queue_log in a production layout")
+
+    @field_validator("*")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise ValueError("must be an absolute path (or empty for the dev PBX's layout)")
+        return value.rstrip("/") if value != "/" else value
+
+
 class DialplanSettings(_Section):
     path: Path = Field(PROJECT_ROOT / "dialplans", description="YAML file or folder the hotline runs")
 
@@ -93,6 +118,7 @@ class Settings(_Section):
     ami: AmiSettings = AmiSettings()
     database: DatabaseSettings = DatabaseSettings()
     pbx: PbxSettings = PbxSettings()
+    asterisk: AsteriskSettings = AsteriskSettings()
     dialplan: DialplanSettings = DialplanSettings()
     asr: AsrSettings = AsrSettings()
     tickets: TicketSettings = TicketSettings()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import time
@@ -16,20 +17,25 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from agent_queue.actions import command
 from agent_queue.ami import AmiClient
 from agent_queue.callbacks import can_call_back
 from agent_queue.control import ControlPolicy, QueueCore
+from agent_queue.metrics import QueueCollector
 from agent_queue.services import AmiDialer, QueueService, SlaStore
 from agent_queue.sla import SlaTracker
 from agent_queue.state import AgentSpec
 from asr.services import SpeechService, build_speech_service
 from config import Settings
 from hotline import pbx
+from hotline.console import EngineConsole
+from hotline.paths import AsteriskPaths, asterisk_paths
 from hotline.reconcile import Reconciled, reconcile
 from hotline.schema import upgrade
+from hotline_merge.compiler import compile_dialplan, write_outputs
 from hotline_merge.exceptions import DialplanInvalid
 from hotline_merge.loader import load_dialplan
 from hotline_merge.models import Dialplan
@@ -40,6 +46,7 @@ from infra.db import make_engine, make_sessionmaker
 from infra.errors import DomainError
 from infra.leader import AdvisoryLeader
 from infra.logs import log_event
+from infra.metrics import Metrics
 from ivr.agi import FastAgiServer
 from ivr.prompts import PromptLibrary
 from ivr.services import CallService
@@ -48,12 +55,14 @@ from knowledge.services import STARTER, KnowledgeService
 from knowledge.state import Actor
 from tickets.calendar import load_calendar
 from tickets.group_commit import GroupCommitter
+from tickets.metrics import TicketCollector
 from tickets.policy import load_policy
 from tickets.return_visit import ReturnVisitService
 from tickets.services import TicketService
 from web.app import create_app
 from web.desktop import SIP_JS
 from web.desktop_hub import DeskReference, DesktopHub
+from web.metrics import MetricsSource
 
 log = logging.getLogger("hotline.engine")
 # pg_advisory_lock key of the queue controller ("hotline queue" as one bigint: any fixed number).
@@ -80,10 +89,31 @@ def agent_specs(plan: Dialplan) -> list[AgentSpec]:
     ]
 
 
+def _compile_into(plan: Dialplan, out_dir: Path) -> None:
+    write_outputs(compile_dialplan(plan), out_dir)
+
+
 class EngineError(DomainError):
     """The engine cannot start; the message names what is wrong."""
 
     error_id = "engine-start-failed"
+
+
+@dataclass(frozen=True)
+class ReloadRecord:
+    """One load of the dialplan, kept for the admin console and appended to the audit file."""
+
+    version: int
+    at: float  # epoch seconds
+    actor: str
+    path: str
+    ok: bool
+    errors: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "at": self.at, "actor": self.actor, "path": self.path, "ok": self.ok,
+                "errors": list(self.errors), "seconds": round(self.seconds, 3)}
 
 
 @dataclass
@@ -94,6 +124,9 @@ class DialplanHolder:
     current: Dialplan
     path: Path
     version: int = 1
+    loaded_at: float = field(default_factory=time.time)
+    loaded_by: str = "start-up"
+    history: list[ReloadRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +147,10 @@ class Engine:
     visits: ReturnVisitService | None = None
     web_runner: web.AppRunner | None = None
     desktop: DesktopHub | None = None
+    metrics: Metrics = field(default_factory=Metrics)  # one registry per engine, passed down
+    ticket_metrics: TicketCollector | None = None
+    paths: AsteriskPaths | None = None
+    _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
     queue_leader: AdvisoryLeader | None = None
@@ -122,8 +159,14 @@ class Engine:
     async def start(self) -> None:
         s = self.settings
         s.var_dir.mkdir(parents=True, exist_ok=True)
+        self.paths = asterisk_paths(s)
         await self._open_database()
         self._load_dialplan()
+        if self.paths.origin == "settings":
+            # Asterisk's include folder holds what the engine runs; Asterisk reads it at its next
+            # reload (SIGHUP to the engine does both). The dev PBX compiles at its own start.
+            assert self.dialplan is not None
+            await asyncio.to_thread(_compile_into, self.dialplan.current, self.paths.config_dir)
         await self._check_answers()
         await self._render_prompts()
         self._build_speech()
@@ -133,7 +176,8 @@ class Engine:
         await self._start_speech_server()
         await self._start_web()
         log_event(log, "engine started", agi=f"{s.engine.agi_host}:{s.engine.agi_port}",
-                  database=s.database_url.split("://")[0], dialplan=str(s.dialplan.path))
+                  database=s.database_url.split("://")[0], dialplan=str(s.dialplan.path),
+                  asterisk_config=str(self.paths.config_dir), layout=self.paths.origin)
 
     # -- pieces -------------------------------------------------------------------
     async def _open_database(self) -> None:
@@ -161,7 +205,8 @@ class Engine:
 
     async def _check_answers(self) -> None:
         """Self-service answers that reference an unpublished article play the fallback: say so once."""
-        assert self.dialplan is not None and self.knowledge is not None
+        if self.dialplan is None or self.knowledge is None:
+            return  # an engine without a database (tests, reload-only tools) has no articles to check
         for answer in self.dialplan.current.selfservice:
             if answer.article and await self.knowledge.published(answer.article) is None:
                 log_event(log, "self-service answer references an unpublished article", logging.WARNING,
@@ -175,14 +220,11 @@ class Engine:
             raise EngineError("dialplan invalid:\n" + "\n".join(str(e) for e in exc.errors)) from exc
         self.dialplan = DialplanHolder(current=plan, path=path)
 
-    def _layout(self) -> pbx.Layout:
-        return pbx.layout_for(self.settings)
-
     async def _render_prompts(self) -> None:
-        layout = self._layout()
+        assert self.paths is not None
         self.prompts = PromptLibrary(
-            host_dir=layout.host(layout.prompt_dir),
-            pbx_dir=layout.prompt_dir,
+            host_dir=self.paths.sounds_host_dir,
+            pbx_dir=self.paths.sounds_dir,
             recordings_dir=self.settings.dialplan.path / "recordings"
             if self.settings.dialplan.path.is_dir() else None,
         )
@@ -191,7 +233,7 @@ class Engine:
 
     def _build_speech(self) -> None:
         # Always built: without a usable model it reports unavailable and menus use the keypad.
-        self.speech = build_speech_service(self.settings)
+        self.speech = build_speech_service(self.settings, metrics=self.metrics)
         if self.dialplan is not None:
             # The department model trains here, at start-up, not on the first caller's words.
             self.speech.matcher(self.dialplan.current)
@@ -216,6 +258,7 @@ class Engine:
             notes=self.tickets,  # call-back attempts are recorded on the caller's ticket
             callback_channel="PJSIP/{number}@outbound",
             leader=self.queue_leader,
+            metrics=self.metrics,
         )
         self._listening_since = None  # a restart in the same process counts everything again
         await self.reconcile_queue_log()  # before start(): it loads the tracker from the table
@@ -223,13 +266,14 @@ class Engine:
         # before start() subscribed, so the live tracker cannot also have counted it.
         self._listening_since = float(int(time.time()))
         await self.queue_manager.start()
+        self.metrics.registry.register(QueueCollector(core=self.queue_manager.core, clock=time.time))
 
     async def reconcile_queue_log(self) -> Reconciled:
         """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
         assert self.db_engine is not None and self.tickets is not None
-        layout = self._layout()
+        assert self.paths is not None
         got = await reconcile(
-            layout.host(f"{layout.log_dir}/queue_log"), sessionmaker=make_sessionmaker(self.db_engine),
+            self.paths.queue_log, sessionmaker=make_sessionmaker(self.db_engine),
             tickets=self.tickets, now=time.time(), joined_before=self._listening_since,
         )  # fmt: skip
         if self._listening_since is not None and self.queue_manager is not None:
@@ -256,7 +300,7 @@ class Engine:
                     log_event(log, f"periodic {name} failed", logging.ERROR, error=repr(exc))
 
     def _build_calls(self) -> None:
-        layout = self._layout()
+        assert self.paths is not None
         self.calls = CallService(
             dialplan=self.dialplan,
             prompts=self.prompts,
@@ -265,9 +309,10 @@ class Engine:
             speech=self.speech,
             answers=self.knowledge,
             emergency_dial=self.settings.pbx.emergency_dial,
-            recording_dir=layout.recording_dir,
+            recording_dir=self.paths.recordings_dir,
             grammar=self.settings.asr.mode == "grammar",
-            host_path=layout.host,
+            host_path=self.paths.recording_host,
+            metrics=self.metrics,
             callback_reachable=can_call_back if self.queue_manager.core.policy.callbacks else None,
         )
 
@@ -286,14 +331,23 @@ class Engine:
         await self.speech.start(self.settings.engine.audiosocket_host, self.settings.engine.audiosocket_port)
 
     async def _start_web(self) -> None:
-        assert self.calls is not None
+        assert self.calls is not None and self.tickets is not None
         # The agent desktop hears the same AMI events as the queue manager (subscribed after it,
         # so the board is current) and reads the IVR's journal for the screen pop.
         self.desktop = DesktopHub(queue=self.queue_manager, tickets=self.tickets, call_info=self.calls.journal.get,
                                   reference=self._desk_reference, softphone=self._softphone)
         self.desktop.attach(self.ami)
-        app = create_app(tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
-                         knowledge=self.knowledge, desktop=self.desktop)
+        self.ticket_metrics = TicketCollector(sessionmaker=self.tickets.sessionmaker, now=self.tickets.now,
+                                              metrics=self.metrics)
+        self.metrics.registry.register(self.ticket_metrics)
+        console = EngineConsole(self)
+        app = create_app(
+            tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,
+            knowledge=self.knowledge, desktop=self.desktop,
+            metrics_source=MetricsSource(self.metrics.registry, refresh=(self.ticket_metrics.refresh,)),
+            readiness={"database": self._database_ready, "ami": self._ami_ready, "agi": self._agi_ready},
+            wallboard_source=console, admin_port=console,
+        )
         self.web_runner = web.AppRunner(app, access_log=None)
         await self.web_runner.setup()
         site = web.TCPSite(self.web_runner, self.settings.engine.web_host, self.settings.engine.web_port)
@@ -321,6 +375,22 @@ class Engine:
             queues={q.name: q.description or q.name for q in plan.queues},
         )
 
+    async def _database_ready(self) -> str | None:
+        with self.metrics.db_timer("readiness"):
+            async with self.db_engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        return None
+
+    async def _ami_ready(self) -> str | None:
+        if self.ami is None or not getattr(self.ami, "connected", False):
+            return f"not connected to Asterisk's AMI at {self.settings.ami.host}:{self.settings.ami.port}"
+        return None
+
+    async def _agi_ready(self) -> str | None:
+        if self.agi is None or not self.agi.listening:
+            return f"FastAGI not listening on {self.settings.engine.agi_host}:{self.settings.engine.agi_port}"
+        return None
+
     def _answer_rate(self, _start: Any = None, _end: Any = None) -> float | None:
         """接通率 for reports: the queue tracker's rolling 24-hour figure."""
         if self.queue_manager is None:
@@ -329,28 +399,50 @@ class Engine:
         return figures.answer_rate if figures.offered else None
 
     # -- hot reload -----------------------------------------------------------------
-    async def reload_dialplan(self) -> bool:
-        """Validate, then swap atomically and reload Asterisk; an invalid file changes nothing."""
-        assert self.dialplan is not None and self.prompts is not None
-        outcome = reload_dialplan(self.dialplan.path, self.dialplan.current)
-        if outcome.dialplan is None:
-            for issue in outcome.errors:
-                log_event(log, "dialplan reload refused", logging.ERROR, issue=str(issue))
-            return False
-        plan = outcome.dialplan
-        await self.prompts.render_all(prompt_texts(plan))
-        if self.speech is not None:
-            await asyncio.to_thread(self.speech.matcher, plan)  # train before the swap, off the loop
-        layout = self._layout()
-        await asyncio.to_thread(pbx.compile_dialplan, self.settings, layout.host(layout.etc_dir) / "hotline")
-        self.dialplan.current = plan
-        self.dialplan.version += 1
-        await self._check_answers()
-        if self.ami is not None and self.ami.connected:
-            for cli in ("dialplan reload", "queue reload all"):
-                await self.ami.send(command(cli))
-        log_event(log, "dialplan reloaded", version=self.dialplan.version, changes=len(outcome.changes))
-        return True
+    async def reload_dialplan(self, *, actor: str = "SIGHUP", path: Path | None = None) -> bool:
+        """Validate, compile into the configured Asterisk's include folder, swap atomically and
+        reload Asterisk; an invalid file changes nothing. Loading, checking and compiling run in
+        a worker thread, so calls keep flowing on the event loop while a large plan is read."""
+        assert self.dialplan is not None and self.prompts is not None and self.paths is not None
+        async with self._reload_lock:
+            started = time.perf_counter()
+            path = path or self.dialplan.path
+            outcome = await asyncio.to_thread(reload_dialplan, path, self.dialplan.current)
+            errors = [str(issue) for issue in outcome.errors]
+            if outcome.dialplan is None:
+                for issue in errors:
+                    log_event(log, "dialplan reload refused", logging.ERROR, issue=issue, actor=actor)
+                self._audit(ReloadRecord(self.dialplan.version, time.time(), actor, str(path), False,
+                                         tuple(errors), time.perf_counter() - started))
+                return False
+            plan = outcome.dialplan
+            await self.prompts.render_all(prompt_texts(plan))
+            if self.speech is not None:
+                await asyncio.to_thread(self.speech.matcher, plan)  # train before the swap, off the loop
+            await asyncio.to_thread(_compile_into, plan, self.paths.config_dir)
+            self.dialplan.current, self.dialplan.path = plan, path
+            self.dialplan.version += 1
+            self.dialplan.loaded_at, self.dialplan.loaded_by = time.time(), actor
+            await self._check_answers()
+            if self.ami is not None and self.ami.connected:
+                for cli in ("dialplan reload", "queue reload all"):
+                    await self.ami.send(command(cli))
+            took = time.perf_counter() - started
+            self._audit(ReloadRecord(self.dialplan.version, self.dialplan.loaded_at, actor, str(path), True,
+                                     seconds=took))
+            log_event(log, "dialplan reloaded", version=self.dialplan.version, actor=actor, changes=len(outcome.changes),
+                      config_dir=str(self.paths.config_dir), seconds=round(took, 2))
+            return True
+
+    def _audit(self, record: ReloadRecord) -> None:
+        assert self.dialplan is not None
+        self.dialplan.history.append(record)
+        del self.dialplan.history[:-50]
+        try:
+            with (self.settings.var_dir / "dialplan-reloads.jsonl").open("a", encoding="utf-8") as f:
+                f.write(json.dumps(record.as_dict(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log_event(log, "reload audit not written", logging.ERROR, error=str(exc))
 
     # -- lifecycle --------------------------------------------------------------------
     def request_stop(self) -> None:

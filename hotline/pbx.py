@@ -387,8 +387,25 @@ def render(template: str, values: dict[str, str], *, name: str) -> str:
     return _PLACEHOLDER.sub(sub, template)
 
 
+def hotline_dir(settings: Settings, layout: Layout) -> tuple[Path, str]:
+    """The compiled config's folder as this process writes it and as Asterisk includes it:
+    `asterisk.config_dir` when set (the production way), else the dev layout's etc/hotline."""
+    configured = settings.asterisk.config_dir
+    if not configured:
+        return layout.host(layout.etc_dir) / "hotline", f"{layout.etc_dir}/hotline"
+    host = Path(configured)
+    if layout.root is None:
+        return host, configured
+    try:
+        return host, "/" + str(host.resolve().relative_to(layout.root.resolve()))
+    except ValueError:
+        raise PbxError(f"asterisk.config_dir: {configured} is outside the dev PBX's chroot {layout.root}; "
+                       "the chroot's Asterisk cannot include it") from None
+
+
 def template_values(settings: Settings, layout: Layout, data: dict) -> dict[str, str]:
     return {
+        "hotline_dir": hotline_dir(settings, layout)[1],
         "etc_dir": layout.etc_dir,
         "mod_dir": layout.mod_dir,
         "varlib_dir": layout.varlib_dir,
@@ -421,14 +438,15 @@ def write_config(settings: Settings, layout: Layout | None = None,
     values = template_values(settings, layout, data)
     values["tls_cert"], values["tls_key"] = ensure_dev_certificate(layout)
     etc = layout.host(layout.etc_dir)
-    (etc / "hotline").mkdir(parents=True, exist_ok=True)
+    include_dir = hotline_dir(settings, layout)[0]
+    include_dir.mkdir(parents=True, exist_ok=True)
     for name in GENERATED_FILES:
         text = render((TEMPLATES / name).read_text(encoding="utf-8"), values, name=name)
         _write_if_changed(etc / name, text)
     features = TEMPLATES / "agent-features.conf"
     if features.exists():
-        _write_if_changed(etc / "hotline" / "agent-features.conf", features.read_text(encoding="utf-8"))
-    compile_dialplan(settings, etc / "hotline")
+        _write_if_changed(include_dir / "agent-features.conf", features.read_text(encoding="utf-8"))
+    compile_dialplan(settings, include_dir)
     for pbx_dir in (layout.varlib_dir, layout.spool_dir, layout.run_dir, layout.log_dir, layout.prompt_dir,
                     layout.recording_dir):
         layout.host(pbx_dir).mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ async def _serve(args: argparse.Namespace) -> int:
     from hotline.engine import Engine, EngineError
 
     settings = load_settings(Path(args.config) if args.config else None)
-    setup_logging(settings.engine.log_level)
+    setup_logging(settings.engine.log_level, settings.engine.log_format)
     if args.with_pbx:
         try:
             pbx.install(settings)
@@ -61,7 +61,8 @@ def _print_welcome(settings) -> None:  # noqa: ANN001
         f"Place a test call as a citizen (SIPp from this machine):\n"
         f"  sipp 127.0.0.1:{settings.pbx.sip_port} -sn uac -s 12345 -m 1 -d 20000\n"
         f"or dial a legacy number such as 12333 or 2253337 the same way.\n"
-        f"Web API and agent desktop: http://{settings.engine.web_host}:{settings.engine.web_port}/\n"
+        f"Web API: http://{settings.engine.web_host}:{settings.engine.web_port}/api/openapi.json, wallboard /wallboard,\n"
+        f"admin console /admin, metrics /metrics, readiness /readyz\n"
         f"Ctrl-C stops the engine and the PBX.\n",
         file=out, flush=True,
     )

@@ -1,4 +1,5 @@
-"""Structured log lines (`ts level logger msg key=value ...`) with phone numbers masked.
+"""Structured log lines (`ts level logger msg key=value ...`, or one JSON object per line for a
+log shipper) with phone numbers masked.
 
 Masking happens in the formatter, so no handler, library or exception message can
 leak a caller's number into a log file.
@@ -6,6 +7,7 @@ leak a caller's number into a log file.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -29,14 +31,34 @@ class MaskingFormatter(logging.Formatter):
         return mask_phones(line)
 
 
+class JsonMaskingFormatter(logging.Formatter):
+    """`{"ts": ..., "level": ..., "logger": ..., "msg": ..., <fields>}`; every string value masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created))
+        line: dict[str, object] = {"ts": f"{ts}.{int(record.msecs):03d}", "level": record.levelname,
+                                   "logger": record.name, "msg": mask_phone(record.getMessage())}
+        for key, value in (getattr(record, "fields", None) or {}).items():
+            if key in line:
+                key = f"field_{key}"
+            masked = mask_phone(str(value))
+            # numbers stay JSON numbers unless they look like a phone number (an int caller ID)
+            keep = (isinstance(value, int | float | bool) or value is None) and masked == str(value)
+            line[key] = value if keep else masked
+        if record.exc_info:
+            line["exc"] = mask_phone(self.formatException(record.exc_info))
+        return json.dumps(line, ensure_ascii=False)
+
+
 def _quote(value: object) -> str:
     text = str(value)
     return f'"{text}"' if (" " in text or not text) else text
 
 
-def setup_logging(level: str = "INFO") -> None:
+def setup_logging(level: str = "INFO", fmt: str = "text") -> None:
+    """`fmt` "text" (key=value lines) or "json" (one object per line, e.g. for journald/Loki)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(MaskingFormatter())
+    handler.setFormatter(JsonMaskingFormatter() if fmt == "json" else MaskingFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -337,6 +337,10 @@ class FastAgiServer:
         self._server = await asyncio.start_server(self._on_connect, host, port, limit=MAX_LINE)
 
     @property
+    def listening(self) -> bool:
+        return self._server is not None and self._server.is_serving()
+
+    @property
     def port(self) -> int:
         assert self._server is not None
         return self._server.sockets[0].getsockname()[1]

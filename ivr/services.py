@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 from hotline_merge.decision import RoutingDecision
 from hotline_merge.flow import CallFlow, Collect, DigitsEntered, Finish, NoInput, Play, Played, SpeechHeard
 from infra.logs import log_event
+from infra.metrics import Metrics
 from ivr.agi import AgiChannel, AgiRequest, Handler
 from ivr.channel_vars import ChannelVar, IvrAction
 from ivr.exceptions import AgiDeadChannel, AgiHangup
@@ -64,9 +66,13 @@ def _journal_step(step: Collect, heard: Any) -> IvrStep:
     return IvrStep(step.prompt_id, text)
 
 
+# hotline_calls{outcome}: what became of the call, in words an operator reads.
+_OUTCOMES = {"queue": "queued", "transfer": "transferred", "explain": "not_accepted", "done": "done"}
+
+
 @dataclass
 class CallStats:
-    """Counters the wallboard and /metrics read."""
+    """Counters the wallboard reads (/metrics keeps its own, infra/metrics.py)."""
 
     calls: int = 0
     queued: int = 0
@@ -98,9 +104,11 @@ class CallService:
         db_timeout: float = 3.0,
         grammar: bool = True,
         journal: CallJournal | None = None,
+        metrics: Metrics | None = None,
         callback_reachable: Callable[[str], bool] | None = None,
     ) -> None:
         self.dialplan = dialplan
+        self.metrics = metrics or Metrics()
         self.prompts = prompts
         self.tickets = tickets
         self.visits = visits
@@ -126,8 +134,19 @@ class CallService:
         req = agi.request
         dnis = req.arguments[0] if req.arguments else (req.dnid or req.extension)
         self.stats.calls += 1
+        started = time.perf_counter()
         flow = CallFlow(self.dialplan.current, dnis, at=self.clock(),
                         speech=self.speech is not None and self.speech.available)
+        outcome = "failed"
+        try:
+            outcome = await self._run_flow(agi, flow, dnis)
+        finally:
+            # The line label is the resolved line (one of the plan's numbers), never raw input.
+            self.metrics.calls.labels(line=flow.line.number, outcome=outcome).inc()
+            self.metrics.agi_session.observe(time.perf_counter() - started)
+
+    async def _run_flow(self, agi: AgiChannel, flow: CallFlow, dnis: str) -> str:
+        req = agi.request
         self.journal.begin(req.uniqueid, caller=req.callerid, dnis=dnis)
         step: Any = flow.start()
         stage = "answer"
@@ -153,6 +172,7 @@ class CallService:
                 else:
                     raise TypeError(f"unknown flow step {step!r}")
             await self._carry_out(agi, step.decision)
+            return _OUTCOMES.get(step.decision.action, step.decision.action)
         except (AgiHangup, AgiDeadChannel):
             self.stats.abandoned += 1
             log_event(log, "caller hung up in IVR", call=req.uniqueid, line=dnis, at=stage)
@@ -162,6 +182,7 @@ class CallService:
                 self._abandoned_ticket(caller=req.callerid, line=dnis, call_id=req.uniqueid, stage=stage,
                                        department=department),
             )
+            return "hangup"
 
     async def _what_to_play(self, step: Play) -> tuple[str, str]:
         """A knowledge-base answer is read at call time; without one (or when it is not published,
@@ -203,6 +224,8 @@ class CallService:
             self.speech.listen(call_uuid, grammar=self.speech.phrases(plan) if self.grammar else None,
                                timeout=step.timeout_s, decide_early=self.speech.matcher(plan).decides_early)
         )
+        ready_at: list[float] = []
+        listening.add_done_callback(lambda _t: ready_at.append(time.perf_counter()))
         try:
             # app_audiosocket switches the channel to slin; EXEC blocks until the server closes.
             await agi.exec("AudioSocket", f"{call_uuid},{self.speech.address}")
@@ -218,6 +241,9 @@ class CallService:
         if utterance is None or not utterance.text:
             return None
         intent = self.speech.match(utterance.text, plan=plan)
+        if utterance.endpoint_latency is not None and ready_at:
+            # Caller's last voiced audio -> utterance final (asr) -> intent matched (here).
+            self.metrics.asr_intent_latency.observe(utterance.endpoint_latency + time.perf_counter() - ready_at[0])
         log_event(log, "speech intent", call=agi.request.uniqueid, text=utterance.text, intent=intent.kind,
                   department=intent.department, confidence=f"{intent.confidence:.2f}")
         return SpeechHeard(kind=intent.kind, department=intent.department, target=intent.target,
@@ -250,6 +276,7 @@ class CallService:
         req = agi.request
         self.journal.decided(req.uniqueid, d.as_json())
         self.stats.by_route[d.route] = self.stats.by_route.get(d.route, 0) + 1
+        self.metrics.ivr_decisions.labels(route=d.action, queue=d.queue or "").inc()
         log_event(log, "routing decision", call=req.uniqueid, caller=req.callerid, line=d.line_number,
                   action=d.action, queue=d.queue, department=d.department, route=d.route)
         await agi.set_variable(ChannelVar.ROUTE, d.route)

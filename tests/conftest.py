@@ -116,7 +116,25 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         env["HOTLINE_VOSK_MODEL"] = str(korean)
     env.update({"HOTLINE_VAR_DIR": str(var), "HOTLINE_ENGINE_WEB_PORT": str(_free_tcp_port()),
                 "HOTLINE_ENGINE_LOG_LEVEL": "INFO", "HOTLINE_DIALPLAN_PATH": str(plan)})
+    env.update(production_layout(load_settings(environ=env), var))
     return load_settings(environ=env)
+
+
+def production_layout(dev: Settings, var: Path) -> dict[str, str]:
+    """The PBX the way the README's deployment section sets one up: the engine compiles into
+    etc/asterisk/hotline, which Asterisk's extensions.conf and queues.conf #include, and the
+    engine knows Asterisk's folders from the asterisk.* settings only, not from the dev layout."""
+    from hotline import pbx as pbx_mod
+
+    layout = pbx_mod.layout_for(dev)
+    config = layout.host("/etc/asterisk/hotline") if layout.root else var / "etc-asterisk" / "hotline"
+    return {
+        "HOTLINE_ASTERISK_CONFIG_DIR": str(config),
+        "HOTLINE_ASTERISK_SOUNDS_DIR": layout.prompt_dir,
+        "HOTLINE_ASTERISK_SOUNDS_HOST_DIR": str(layout.host(layout.prompt_dir)),
+        "HOTLINE_ASTERISK_RECORDINGS_DIR": layout.recording_dir,
+        "HOTLINE_ASTERISK_RECORDINGS_HOST_DIR": str(layout.host(layout.recording_dir)),
+    }
 
 
 @pytest.fixture(scope="session")

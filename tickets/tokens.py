@@ -102,3 +102,11 @@ class StaticTokens:
 
     async def resolve(self, token: str) -> Principal | None:
         return self._tokens.get(token)
+
+
+async def list_principals(sessionmaker: async_sessionmaker[AsyncSession]) -> list[dict[str, object]]:
+    """Who holds an API token, with role and department (never the token), for the admin console."""
+    async with sessionmaker() as session:
+        rows = (await session.execute(select(ApiToken).order_by(ApiToken.role, ApiToken.name))).scalars().all()
+    return [{"name": r.name, "role": r.role, "department": r.department, "created_at": r.created_at.isoformat()}
+            for r in rows]

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import tempfile
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -44,11 +44,12 @@ from tickets.state import (
 )
 from tickets.tokens import Principal, TokenStore
 from tickets.views import TicketView
+from web import admin, health, login, portal, public, schemas, wallboard
 from web import desktop as web_desktop
 from web import knowledge as kb_web
-from web import login, portal, public, schemas
 from web.auth import PRINCIPAL, UNMASKED_ROLES, TokenResolver, auth_middleware, error, principal, require
 from web.desktop_hub import DesktopHub
+from web.metrics import METRICS, MetricsSource, metrics
 from web.openapi import build_openapi
 
 log = logging.getLogger("web.app")
@@ -425,10 +426,6 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(build_openapi(), dumps=_dumps)
 
 
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
-
-
 def _attachment_root(settings: object | None) -> Path:
     # Reply attachments live on disk beside the database, never in it.
     var = getattr(settings, "var_dir", None)
@@ -441,6 +438,10 @@ def create_app(
     settings: object | None = None,
     tokens: TokenResolver | None = None,
     answer_rate: AnswerRate | None = None,
+    metrics_source: MetricsSource | None = None,
+    readiness: Mapping[str, health.Check] | None = None,
+    wallboard_source: wallboard.WallboardSource | None = None,
+    admin_port: admin.AdminPort | None = None,
     accounts: AccountStore | None = None,
     knowledge: KnowledgeService | None = None,
     intake: CitizenIntake | None = None,
@@ -461,7 +462,24 @@ def create_app(
     public.setup(app, intake=intake or CitizenIntake(tickets=tickets, sms=LogSmsGateway()))
     portal.setup(app, attachments=attachments or AttachmentStore(_attachment_root(settings)))
     web_desktop.setup(app, hub=desktop, tickets=tickets)
-    r.add_get("/healthz", healthz)
+    r.add_get("/healthz", health.healthz)
+    app[health.READINESS] = readiness or {}
+    r.add_get("/readyz", health.readyz)
+    if metrics_source is not None:
+        app[METRICS] = metrics_source
+        r.add_get("/metrics", metrics)
+    if wallboard_source is not None:
+        app[wallboard.WALLBOARD] = wallboard_source
+        r.add_get("/wallboard", wallboard.wallboard_page)
+        r.add_get("/api/wallboard", wallboard.wallboard_data)
+    if admin_port is not None:
+        app[admin.ADMIN] = admin_port
+        r.add_get("/admin", admin.admin_page)
+        r.add_get("/api/admin/dialplan", admin.dialplan_info)
+        r.add_post("/api/admin/dialplan/check", admin.dialplan_check)
+        r.add_post("/api/admin/dialplan/diff", admin.dialplan_diff)
+        r.add_post("/api/admin/dialplan/reload", admin.dialplan_reload)
+        r.add_get("/api/admin/users", admin.users)
     r.add_get("/api/openapi.json", openapi)
     r.add_get("/api/tickets", list_tickets)
     r.add_post("/api/tickets", create_ticket)

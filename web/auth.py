@@ -24,7 +24,8 @@ PRINCIPAL = web.AppKey("principal_resolver", object)
 # before it reaches a hash or a database
 _TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,512}=*")
 CURRENT = web.RequestKey("principal", Principal)
-PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/login", "/favicon.ico"})
+# /metrics and /readyz answer the scraper and the service manager, which hold no credential.
+PUBLIC_PATHS = frozenset({"/api/openapi.json", "/healthz", "/readyz", "/metrics", "/login", "/favicon.ico"})
 # The citizens' web channel (web/public.py) is open to everyone; it guards itself with rate limits.
 PUBLIC_PREFIXES = ("/static/", "/public/", "/api/public/")
 # Roles that contact the citizen keep the number: agents call back; departments must reply to the

@@ -27,6 +27,8 @@ NAV: list[tuple[str, str, tuple[str, ...]]] = [
     ("/portal/supervision", "督办与考核（承办单位排名）", ("supervisor", "admin")),
     ("/kb", "知识库（检索、编写、审核）", ("agent", "supervisor", "admin")),
     ("/public/", "市民网上诉求页面", ("agent", "supervisor", "admin")),
+    ("/wallboard", "监控大屏", ("supervisor", "admin")),
+    ("/admin", "管理控制台", ("admin",)),
 ]
 
 _env = jinja2.Environment(
@@ -58,7 +60,7 @@ def require_page(request: web.Request, *roles: str) -> Principal:
                 role_name=ROLE_NAMES.get(p.role, p.role), csrf_token=csrf_token(request),
                 needed=[ROLE_NAMES.get(r, r) for r in roles],
             ),
-            content_type="text/html",
+            content_type="text/html",  # aiohttp's HTTPException takes no charset; text is UTF-8
         )  # fmt: skip
     return p
 

@@ -96,6 +96,10 @@ async def test_spoken_phrase_reaches_its_intent_in_grammar_mode(speech, index: i
     kind, department = PHRASES[lang][phrase]
     result = matcher_for(lang).match(utterance.text)
     assert (result.kind, result.department) == (kind, department)
+    # One real-time-factor sample per utterance in the service's metrics (decode time / audio time).
+    samples = service.metrics.registry
+    assert samples.get_sample_value("hotline_asr_real_time_factor_count") == 1
+    assert 0 < samples.get_sample_value("hotline_asr_real_time_factor_sum") < 5
 
 
 async def test_free_mode_transcribes_without_a_grammar(speech) -> None:
