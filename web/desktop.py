@@ -4,7 +4,8 @@ Routes (agents with a seat; the hub in web/desktop_hub.py does the live work):
   GET  /desktop                      the page
   GET  /desktop/events               SSE: state, pop, ticket messages for this seat
   POST /desktop/state                {"action": login|logout|ready|pause, "reason": 休息|培训|会议}
-  GET  /desktop/knowledge?q=         self-service answers of the dialplan matching q
+  GET  /desktop/knowledge?q=         published knowledge-base articles matching q (the same
+                                      search as /kb and the public page)
   POST /desktop/tickets/{id}/{act}   save | direct | dispatch | handoff | callback, with the form's fields
 """
 
@@ -24,6 +25,7 @@ from tickets.exceptions import TicketError
 from tickets.similarity import similarity
 from tickets.state import CloseDirect, Dispatch
 from web.desktop_hub import PAUSE_REASONS, DeskError, DesktopHub, _ticket
+from web.knowledge import KNOWLEDGE
 from web.pages import render, require_page
 from web.session import signed_in
 
@@ -140,6 +142,18 @@ async def set_state(request: web.Request) -> web.Response:
 async def knowledge(request: web.Request) -> web.Response:
     require_page(request, "agent", "supervisor", "admin")
     q = request.query.get("q", "").strip()
+    kb = request.app.get(KNOWLEDGE)
+    if kb is not None and q:
+        # One source of answers: the published articles the IVR and the public page read.
+        items = []
+        for hit in await kb.search(q, limit=5):
+            view = await kb.published(hit.id)
+            if view is not None:
+                items.append({"id": hit.id, "title": view.title, "text": view.body, "department": view.department,
+                              "version": view.version})
+        if items:
+            return web.json_response({"items": items, "source": "knowledge-base"}, dumps=_dumps)
+    # Nothing published matches (an empty base, say): the dialplan's self-service answers.
     items = request.app[DESKTOP].reference().knowledge
     if q:
         scored = [(max(similarity(q, k["title"]), similarity(q, k["text"]) * 0.8,

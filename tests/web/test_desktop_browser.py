@@ -13,10 +13,13 @@ import time
 import pytest
 
 from agent_queue.events import AgentCalledEvent
+from knowledge.services import STARTER
+from knowledge.state import Actor
 from tests.support.browser import WebServer
 from tickets.repository import TicketFilter
 from web.desktop import DESKTOP
 from web.desktop_hub import DeskReference
+from web.knowledge import KNOWLEDGE
 
 pytestmark = pytest.mark.browser
 CALLER = "13912345678"
@@ -144,3 +147,17 @@ async def test_other_roles_cannot_use_the_desk(sign_in, web_server: WebServer) -
     )
     assert status == 403
     assert (await web_server.tickets.get(t.id)).status == "accepted"
+
+
+async def test_knowledge_search_reads_the_published_articles(sign_in, web_server: WebServer) -> None:  # noqa: ANN001
+    kb = web_server.app[KNOWLEDGE]
+    await kb.import_file(STARTER, actor=Actor("starter-set", "admin"), publish=True)
+    article = await kb.published("housing-fund-withdrawal")
+    assert article is not None
+    page = await sign_in("agent", seat="agent03")
+    await page.fill("#kb-q", "怎么取公积金")
+    await page.wait_for_selector("#kb-results li")
+    titles = await page.locator("#kb-results li b").all_inner_texts()
+    assert titles[0] == article.title  # the article, not the dialplan's three self-service answers
+    await page.locator("#kb-results li button").first.click()
+    assert await page.input_value("#t-answer") == article.body

@@ -158,7 +158,7 @@
   $("act-handoff").onclick = () => act("handoff");
   $("act-callback").onclick = () => act("callback");
 
-  // ---- knowledge search (the dialplan's self-service answers until the knowledge base lands)
+  // ---- knowledge search: the published articles of the knowledge base (one source of answers)
   let kbTimer = null;
   $("kb-q").addEventListener("input", () => { clearTimeout(kbTimer); kbTimer = setTimeout(search, 200); });
   async function search() {
