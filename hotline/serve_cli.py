@@ -61,8 +61,10 @@ def _print_welcome(settings) -> None:  # noqa: ANN001
         f"Place a test call as a citizen (SIPp from this machine):\n"
         f"  sipp 127.0.0.1:{settings.pbx.sip_port} -sn uac -s 12345 -m 1 -d 20000\n"
         f"or dial a legacy number such as 12333 or 2253337 the same way.\n"
-        f"Web API: http://{settings.engine.web_host}:{settings.engine.web_port}/api/openapi.json, wallboard /wallboard,\n"
-        f"admin console /admin, metrics /metrics, readiness /readyz\n"
+        f"Web: http://{settings.engine.web_host}:{settings.engine.web_port}/login (accounts: hotline users add NAME "
+        f"--role agent --seat agent01): agent desktop /desktop,\n"
+        f"department portal /portal, wallboard /wallboard, admin console /admin; citizens /public/;\n"
+        f"API /api/openapi.json, metrics /metrics, readiness /readyz\n"
         f"Ctrl-C stops the engine and the PBX.\n",
         file=out, flush=True,
     )
