@@ -151,6 +151,7 @@ class Engine:
     ticket_metrics: TicketCollector | None = None
     paths: AsteriskPaths | None = None
     _reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _collectors: dict[str, Any] = field(default_factory=dict)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
     _background: list[asyncio.Task] = field(default_factory=list)
     queue_leader: AdvisoryLeader | None = None
@@ -266,7 +267,16 @@ class Engine:
         # before start() subscribed, so the live tracker cannot also have counted it.
         self._listening_since = float(int(time.time()))
         await self.queue_manager.start()
-        self.metrics.registry.register(QueueCollector(core=self.queue_manager.core, clock=time.time))
+        self._collect("queue", QueueCollector(core=self.queue_manager.core, clock=time.time))
+
+    def _collect(self, name: str, collector: Any) -> None:
+        """Register a scrape-time collector; an engine started again (after close) replaces its old
+        one, since the registry refuses a second collector of the same series."""
+        old = self._collectors.pop(name, None)
+        if old is not None:
+            self.metrics.registry.unregister(old)
+        self.metrics.registry.register(collector)
+        self._collectors[name] = collector
 
     async def reconcile_queue_log(self) -> Reconciled:
         """Count and ticket the queue calls Asterisk recorded that this engine did not see."""
@@ -339,7 +349,7 @@ class Engine:
         self.desktop.attach(self.ami)
         self.ticket_metrics = TicketCollector(sessionmaker=self.tickets.sessionmaker, now=self.tickets.now,
                                               metrics=self.metrics)
-        self.metrics.registry.register(self.ticket_metrics)
+        self._collect("tickets", self.ticket_metrics)
         console = EngineConsole(self)
         app = create_app(
             tickets=self.tickets, settings=self.settings, answer_rate=self._answer_rate,

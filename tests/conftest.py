@@ -134,6 +134,7 @@ def production_layout(dev: Settings, var: Path) -> dict[str, str]:
         "HOTLINE_ASTERISK_SOUNDS_HOST_DIR": str(layout.host(layout.prompt_dir)),
         "HOTLINE_ASTERISK_RECORDINGS_DIR": layout.recording_dir,
         "HOTLINE_ASTERISK_RECORDINGS_HOST_DIR": str(layout.host(layout.recording_dir)),
+        "HOTLINE_ASTERISK_QUEUE_LOG": str(layout.host(f"{layout.log_dir}/queue_log")),
     }
 
 
