@@ -19,6 +19,7 @@ from collections.abc import Callable
 import pytest
 
 from agent_queue.state import AgentState
+from tests.support.queues import hang_up_waiting_callers
 from tests.support.sipp import free_udp_port
 
 pytestmark = pytest.mark.pbx
@@ -39,18 +40,6 @@ async def _until(what: str, check: Callable[[], bool], timeout: float = 30,
         await asyncio.sleep(0.2)
 
 
-async def _hang_up_waiting_callers(ami_watch) -> int:
-    """Reset between tests: callers an earlier test left in a queue (a SIPp call that died
-    without its BYE keeps its channel) would be rung to our agents ahead of our callers."""
-    mark = ami_watch.mark()
-    await ami_watch.action({"Action": "QueueStatus"})
-    await ami_watch.wait_for("QueueStatusComplete", since=mark, timeout=10)
-    entries = ami_watch.since(mark, "QueueEntry")
-    for entry in entries:
-        await ami_watch.action({"Action": "Hangup", "Channel": entry["Channel"]})
-    return len(entries)
-
-
 def _port_of(contact: str) -> int:
     return int(contact.rsplit(":", 1)[1].split(";")[0])
 
@@ -62,7 +51,7 @@ async def test_tracker_equals_sipp_statistics_and_abandoned_callers_are_called_b
     passwords = json.loads(settings.pbx_secrets_file.read_text())["agents"]
     # Callers of earlier tests in this session must be gone and settled before the baseline,
     # and the call-backs they are owed (no agent was ever free) must not take our agents.
-    await _hang_up_waiting_callers(ami_watch)
+    await hang_up_waiting_callers(ami_watch)
     await _until("earlier queue calls to settle", lambda: not core.open and not core.board.waiting,
                  detail=lambda: (list(core.open.items())[:5], list(core.board.waiting.values())[:5],
                                  len(core.open), len(core.board.waiting)))
