@@ -22,7 +22,8 @@ import pytest
 from hotline import pbx as pbx_mod
 from hotline_merge.compiler import FIRST_ANNOUNCEMENT_S
 from tests.e2e.test_ivr_calls import prompt_ms
-from tests.e2e.test_queue_e2e import _hang_up_waiting_callers, _port_of, _until
+from tests.e2e.test_queue_e2e import _port_of, _until
+from tests.support.queues import hang_up_waiting_callers
 from tests.support.sipp import free_udp_port
 
 pytestmark = pytest.mark.pbx
@@ -107,7 +108,7 @@ async def _agent(sipp, settings, name: str, ami_watch, **uas):
 async def _reset_queue(engine, ami_watch) -> dict:
     """Earlier callers gone and settled; call-backs they are owed put aside (restored by caller)."""
     core = engine.queue_manager.core
-    await _hang_up_waiting_callers(ami_watch)
+    await hang_up_waiting_callers(ami_watch)
     await _until("earlier queue calls to settle", lambda: not core.board.waiting, timeout=30)
     stashed = {uid: r for uid, r in core.book.requests.items() if not r.in_progress}
     for uid in stashed:
